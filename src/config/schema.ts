@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/** Durations are written as "250ms", "30s", "5m", "2h" or a number of milliseconds. */
+export const durationSchema = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like "500ms", "30s", "5m" or "2h"')
+    .transform((s) => {
+      const [, num, unit] = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s)!;
+      const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+      return Math.round(Number(num) * factor);
+    }),
+]);
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const severitySchema = z.enum(SEVERITIES);
+
+/** Name of an environment variable: it holds the secret, the config never does. */
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as X_BEARER_TOKEN');
+
+const severityTierSchema = z.object({
+  minFollowers: z.number().int().nonnegative(),
+  severity: severitySchema,
+});
+
+export const policySchema = z
+  .object({
+    /** A negative post from an account with at least this many followers is critical. */
+    criticalFollowers: z.number().int().positive().default(100_000),
+    /** Lower tiers for smaller accounts; an account below the lowest tier raises no alert. */
+    tiers: z
+      .array(severityTierSchema)
+      .default([
+        { minFollowers: 10_000, severity: 'high' },
+        { minFollowers: 1_000, severity: 'medium' },
+        { minFollowers: 250, severity: 'low' },
+      ]),
+    /** A complaint counts as negative for alerting even when its sentiment score is mild. */
+    complaintsAreNegative: z.boolean().default(true),
+  })
+  .strict();
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+const replaySourceSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    platform: z.literal('replay'),
+    /** JSONL file of posts; relative paths are resolved against the config folder. */
+    file: z.string().min(1),
+    /**
+     * How fast simulated time runs: 60 plays an hour of posts in a minute; "max" plays them
+     * as fast as the pipeline takes them.
+     */
+    speed: z.union([z.number().positive(), z.literal('max')]).default('max'),
+    pageSize: z.number().int().min(1).max(1000).default(500),
+    pollEvery: durationSchema.default(1000),
+  })
+  .strict();
+
+const xSourceSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    platform: z.literal('x'),
+    /** Environment variable holding the app's bearer token. */
+    bearerTokenEnv: envName,
+    pageSize: z.number().int().min(10).max(100).default(100),
+    /** Pages fetched per poll before the rest waits for the next poll. */
+    maxPagesPerPoll: z.number().int().min(1).max(50).default(5),
+    pollEvery: durationSchema.default(60_000),
+    /** Extra query terms, appended to the one built from keywords and handles (e.g. "-is:retweet"). */
+    queryExtra: z.string().max(200).default('-is:retweet'),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('platform', [replaySourceSchema, xSourceSchema]);
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type ReplaySourceConfig = z.infer<typeof replaySourceSchema>;
+export type XSourceConfig = z.infer<typeof xSourceSchema>;
+
+export const brandSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    name: z.string().min(1),
+    keywords: z.array(z.string().min(1)).default([]),
+    handles: z.array(z.string().regex(/^@?\w{1,50}$/, 'a handle such as @brand')).default([]),
+    languages: z.array(z.string().regex(/^[a-z]{2}$/)).min(1).default(['nl', 'en']),
+    sources: z.array(sourceSchema).min(1),
+    /** Overrides of policy settings for this brand only. */
+    policy: policySchema.partial().optional(),
+  })
+  .strict()
+  .refine((b) => b.keywords.length + b.handles.length > 0, {
+    message: 'a brand needs at least one keyword or handle to search for',
+    path: ['keywords'],
+  });
+export type BrandConfig = z.infer<typeof brandSchema>;
+
+const receiverBase = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+  /** Events below this severity are not sent to this receiver. */
+  minSeverity: severitySchema.default('info'),
+  /** When the credential's environment variable is unset: false fails start-up, true disables the receiver. */
+  optional: z.boolean().default(false),
+};
+
+const slackReceiverSchema = z
+  .object({
+    ...receiverBase,
+    type: z.literal('slack'),
+    /** Incoming-webhook URL (a secret): the environment variable that holds it. */
+    webhookUrlEnv: envName.optional(),
+    /** Bot token (xoxb-...): the environment variable that holds it; needs `channel`. */
+    botTokenEnv: envName.optional(),
+    channel: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => (r.webhookUrlEnv ? 1 : 0) + (r.botTokenEnv ? 1 : 0) === 1, {
+    message: 'give exactly one of webhookUrlEnv or botTokenEnv',
+    path: ['webhookUrlEnv'],
+  })
+  .refine((r) => !r.botTokenEnv || !!r.channel, { message: 'a bot token needs a channel', path: ['channel'] });
+
+const webhookReceiverSchema = z
+  .object({
+    ...receiverBase,
+    type: z.literal('webhook'),
+    /** The endpoint, given directly or through an environment variable (when it carries credentials). */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    urlEnv: envName.optional(),
+    /** Standard Webhooks signing secret (whsec_...): the environment variable that holds it. */
+    secretEnv: envName,
+    timeout: durationSchema.default(15_000),
+  })
+  .strict()
+  .refine((r) => (r.url ? 1 : 0) + (r.urlEnv ? 1 : 0) === 1, { message: 'give exactly one of url or urlEnv', path: ['url'] });
+
+export const receiverSchema = z.union([slackReceiverSchema, webhookReceiverSchema]);
+export type ReceiverConfig = z.infer<typeof receiverSchema>;
+export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
+export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
+
+export const settingsSchema = z
+  .object({
+    /** BullMQ key prefix; keep the braces so every queue lands in one Redis Cluster slot. */
+    queuePrefix: z.string().regex(/^\{[\w-]+\}$/, 'a hash tag such as {repwatch}').default('{repwatch}'),
+    ingestConcurrency: z.number().int().min(1).max(64).default(2),
+    deliverConcurrency: z.number().int().min(1).max(256).default(16),
+    delivery: z
+      .object({
+        attempts: z.number().int().min(1).max(50).default(10),
+        /** First retry delay; later ones double (5s, 10s, 20s, ...), unless the receiver says when. */
+        backoff: durationSchema.default(5000),
+      })
+      .strict()
+      .default({ attempts: 10, backoff: 5000 }),
+    policy: policySchema.default(policySchema.parse({})),
+  })
+  .strict();
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const brandsFileSchema = z.object({ brands: z.array(brandSchema).min(1) }).strict();
+export const receiversFileSchema = z.object({ receivers: z.array(receiverSchema).default([]) }).strict();

@@ -1,0 +1,21 @@
+import type { AlertEvent } from '../domain/alert';
+import type { Logger } from '../logger';
+
+export interface DeliveryReceipt {
+  /** HTTP status the receiver answered with. */
+  status: number;
+  /** Anything the receiver gave back that later deliveries need (e.g. a Slack message ts). */
+  reference?: string;
+}
+
+/**
+ * One channel. `send` makes exactly one attempt and never retries by itself: the delivery queue
+ * retries with backoff. It throws RepwatchError: RW_ERR_RECEIVER_RATE_LIMITED (with retryAfterMs),
+ * RW_ERR_RECEIVER_UNAVAILABLE (5xx, timeouts, connection loss) or RW_ERR_RECEIVER_REJECTED
+ * (other 4xx). Error messages never contain the receiver's URL or credentials.
+ */
+export interface Notifier {
+  readonly receiverId: string;
+  readonly type: 'slack' | 'webhook';
+  send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt>;
+}
