@@ -166,7 +166,9 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
           ? [receiver.webhookUrlEnv ?? receiver.botTokenEnv!]
           : [receiver.secretEnv, ...(receiver.urlEnv ? [receiver.urlEnv] : [])];
       const missing = names.filter((n) => !needSecret(n));
-      if (missing.length === 0) receivers.push(receiver);
+      if (receiver.type === 'slack' && receiver.channelEnv && !receiver.channel && !env[receiver.channelEnv]) missing.push(receiver.channelEnv);
+      if (missing.length === 0)
+        receivers.push(receiver.type === 'slack' && receiver.channelEnv && !receiver.channel ? { ...receiver, channel: env[receiver.channelEnv] } : receiver);
       else if (receiver.optional) disabledReceivers.push({ id: receiver.id, reason: `${missing.join(', ')} not set` });
       else
         for (const n of missing)

@@ -114,13 +114,15 @@ const slackReceiverSchema = z
     /** Bot token (xoxb-...): the environment variable that holds it; needs `channel`. */
     botTokenEnv: envName.optional(),
     channel: z.string().optional(),
+    /** Or: the environment variable that names the channel (resolved at start-up). */
+    channelEnv: envName.optional(),
   })
   .strict()
   .refine((r) => (r.webhookUrlEnv ? 1 : 0) + (r.botTokenEnv ? 1 : 0) === 1, {
     message: 'give exactly one of webhookUrlEnv or botTokenEnv',
     path: ['webhookUrlEnv'],
   })
-  .refine((r) => !r.botTokenEnv || !!r.channel, { message: 'a bot token needs a channel', path: ['channel'] });
+  .refine((r) => !r.botTokenEnv || !!r.channel || !!r.channelEnv, { message: 'a bot token needs a channel (or channelEnv)', path: ['channel'] });
 
 const webhookReceiverSchema = z
   .object({

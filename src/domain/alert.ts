@@ -24,6 +24,8 @@ export interface AlertPost {
   text: string;
   lang: string;
   createdAt: string;
+  /** When repwatch fetched the post from the platform (alert latency is measured from here). */
+  ingestedAt: string;
   author: { id: string; handle: string; name?: string; followers: number; verified: boolean };
   sentiment: { label: SentimentLabel; score: number };
   complaint: { label: boolean; score: number };

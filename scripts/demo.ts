@@ -1,0 +1,138 @@
+/**
+ * `npm run demo`: brings up the local services, replays a simulated day of posts about three
+ * fictional brands through the whole pipeline, delivers alerts to a local webhook receiver that
+ * verifies every signature (and to Slack when configured), and ends with a summary.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/load';
+import { isRepwatchError } from '../src/domain/errors';
+import type { Alert } from '../src/domain/alert';
+import { SEVERITIES } from '../src/config/schema';
+import { createLogger } from '../src/logger';
+import { PROJECT_ROOT } from '../src/paths';
+import { Store } from '../src/store/store';
+import { startRepwatch } from '../workers/app';
+import { WebhookReceiver, newWebhookSecret } from './webhook-receiver';
+
+const out = (s = '') => process.stdout.write(`${s}\n`);
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function servicesUp(): { redisUrl: string; mongoUri: string } {
+  const text = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'services.sh'), 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const get = (k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(text)?.[1];
+  const redisUrl = get('REDIS_URL');
+  const mongoUri = get('MONGODB_URI');
+  if (!redisUrl || !mongoUri) throw new Error('scripts/services.sh did not print REDIS_URL and MONGODB_URI');
+  return { redisUrl, mongoUri };
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  out('repwatch demo: one simulated day (06:00-24:00) of posts about Hotel Zeezicht, SnelPost and Volta Bank');
+  const { redisUrl, mongoUri } = servicesUp();
+  out(`services: Redis ${redisUrl}, MongoDB-compatible server ${mongoUri}`);
+
+  const secret = newWebhookSecret();
+  const receiver = new WebhookReceiver(secret);
+  const hookUrl = await receiver.start();
+  out(`local webhook receiver (verifies Standard Webhooks signatures): ${hookUrl}`);
+
+  const configDir = path.join(PROJECT_ROOT, 'config', 'demo');
+  const { config, secrets } = loadConfig({ dir: configDir, env: { ...process.env, DEMO_WEBHOOK_URL: hookUrl, DEMO_WEBHOOK_SECRET: secret } });
+  const slack = config.receivers.filter((r) => r.type === 'slack').map((r) => r.id);
+  out(slack.length ? `Slack: alerts also go to ${slack.join(', ')}` : 'Slack: off (set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL, to send alerts there too)');
+
+  // A clean slate each run: the demo's own queue prefix and database.
+  const prefix = '{repwatch-demo}';
+  const dbName = 'repwatch_demo';
+  const redis = new Redis(redisUrl);
+  const stale = await redis.keys(`${prefix}*`);
+  if (stale.length) await redis.del(...stale);
+
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', secrets: () => secrets.values(), destination: process.stderr as any, pretty: false });
+  const previous = await Store.connect({ uri: mongoUri, dbName });
+  await previous.conn.dropDatabase();
+  await previous.close();
+  const app = await startRepwatch({ config, secrets, logger, redisUrl, mongoUri, dbName, queuePrefix: prefix });
+
+  const totals = { posts: 0, stored: 0, alerts: 0 };
+  app.workers.ingest?.on('completed', (_job, r) => {
+    totals.posts += r.posts;
+    totals.stored += r.stored;
+    totals.alerts += r.newEvents;
+  });
+  const sources = config.brands.flatMap((b) => b.sources.map((s) => `${prefix}:source:${b.id}:${s.id}`));
+  const allReplayed = async () => {
+    const cursors = await Promise.all(sources.map((k) => redis.hget(k, 'cursor')));
+    return cursors.every((c) => c && JSON.parse(c).done);
+  };
+  const drained = async () => {
+    const counts = await Promise.all(Object.values(app.queues).filter((q) => q !== app.queues.poll).map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+    return counts.every((c) => Object.values(c).every((n) => n === 0));
+  };
+
+  const tty = process.stdout.isTTY;
+  let lastLine = 0;
+  const progress = (final = false) => {
+    const line = `  ${fmt(totals.posts)} posts judged and stored, ${fmt(totals.alerts)} alerts raised, ${fmt(receiver.received.length)} webhooks received (${fmt(receiver.received.filter((r) => r.verified).length)} verified)`;
+    if (tty) process.stdout.write(`\r${line}${final ? '\n' : ''}`);
+    else if (final || Date.now() - lastLine > 5000) {
+      out(line);
+      lastLine = Date.now();
+    }
+  };
+  const deadline = Date.now() + 10 * 60_000;
+  let done = false;
+  while (!done && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    progress();
+    done = (await allReplayed()) && (await drained());
+  }
+  progress(true);
+
+  // Summary, read back from the store: what an operator would see.
+  const { Mention, Alert, Delivery } = app.store.models;
+  const stored = await Mention.countDocuments({});
+  const alerts = (await Alert.find({}).lean()) as unknown as Alert[];
+  const deliveries = (await Delivery.find({}).lean()) as any[];
+  out('');
+  out(`Posts processed: ${fmt(totals.posts)} (${fmt(stored)} stored)`);
+  out(`Alerts by severity: ${SEVERITIES.map((s) => `${s} ${alerts.filter((a) => a.severity === s).length}`).join(', ')}`);
+  out('');
+  out('Top alerts:');
+  const top = [...alerts].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.impact.score - a.impact.score).slice(0, 5);
+  top.forEach((a, i) => {
+    out(`  ${i + 1}. [${a.severity}] ${a.title}`);
+    out(`     "${a.post.text.length > 140 ? `${a.post.text.slice(0, 139)}…` : a.post.text}"`);
+    out(`     why: ${a.reason}`);
+  });
+  out('');
+  const sent = deliveries.filter((d) => d.status === 'sent');
+  const byReceiver = new Map<string, number>();
+  for (const d of sent) byReceiver.set(d.receiverId, (byReceiver.get(d.receiverId) ?? 0) + 1);
+  out(`Deliveries made: ${fmt(sent.length)} (${[...byReceiver].map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}); failed: ${deliveries.filter((d) => d.status === 'failed').length}`);
+  out(`Webhooks received by the local receiver: ${receiver.received.length}, signatures verified: ${receiver.received.filter((r) => r.verified).length}, duplicates: ${receiver.duplicates.length}`);
+  const athlete = alerts.find((a) => a.post.author.followers >= 300_000 && a.post.author.followers < 320_000);
+  if (athlete) {
+    const hook = receiver.received.find((r) => r.body?.data?.alert?.id === athlete.id);
+    out(`The athlete's complaint: ${athlete.severity}, delivered to the webhook receiver ${hook ? (hook.verified ? 'with a valid signature' : 'with an INVALID signature') : 'NOT YET'}`);
+  }
+  out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s. The local FerretDB keeps running; stop it with: npm run services:stop`);
+
+  await app.close();
+  await receiver.stop();
+  await redis.quit();
+  return done ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`demo failed: ${isRepwatchError(err) ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

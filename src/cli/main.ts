@@ -1,0 +1,159 @@
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { analyze } from '../analysis';
+import type { AnalysisInput } from '../analysis/judgement';
+import { loadConfig, type LoadedConfig } from '../config/load';
+import { isRepwatchError } from '../domain/errors';
+import { createLogger } from '../logger';
+
+const USAGE = `usage: repwatch <command> [options]
+
+commands:
+  analyze                    read JSONL posts ({"id","text","lang"?}) on stdin, write one judgement per line
+  run [--config DIR] [--roles schedule,poll,ingest,deliver]
+                             run the workers (REDIS_URL and MONGODB_URI from the environment)
+  config check [--config DIR]
+                             validate the configuration and list every problem
+
+The config folder defaults to ./config (REPWATCH_CONFIG). Secrets come from environment variables
+named in the config. Exit codes: 0 ok, 1 failure, 2 bad usage or invalid input/config.`;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function configDir(args: string[]): string {
+  return path.resolve(option(args, '--config') ?? process.env.REPWATCH_CONFIG ?? 'config');
+}
+
+function loadOrReport(dir: string): LoadedConfig | null {
+  try {
+    return loadConfig({ dir });
+  } catch (err) {
+    if (isRepwatchError(err)) {
+      process.stderr.write(`repwatch: ${err.code}: ${err.message}\n`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'analyze':
+      return analyzeCommand();
+    case 'run':
+      return runCommand(rest);
+    case 'config':
+      if (rest[0] === 'check') return configCheck(rest.slice(1));
+      break;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+  }
+  process.stderr.write(`repwatch: unknown command "${argv.join(' ')}"\n\n${USAGE}\n`);
+  return 2;
+}
+
+function configCheck(args: string[]): number {
+  const dir = configDir(args);
+  const loaded = loadOrReport(dir);
+  if (!loaded) return 2;
+  const { config } = loaded;
+  process.stdout.write(
+    `configuration in ${dir} is valid: ${config.brands.length} brand(s), ` +
+      `${config.brands.reduce((n, b) => n + b.sources.length, 0)} source(s), ${config.receivers.length} receiver(s)` +
+      (config.disabledReceivers.length ? `; disabled: ${config.disabledReceivers.map((r) => `${r.id} (${r.reason})`).join(', ')}` : '') +
+      '\n',
+  );
+  return 0;
+}
+
+/** Streams stdin in batches so any input size runs in bounded memory. */
+async function analyzeCommand(): Promise<number> {
+  const BATCH = 2000;
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let lineNo = 0;
+  let invalid = 0;
+  let batch: { id: string; input: AnalysisInput }[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const judgements = analyze(batch.map((b) => b.input));
+    const out = batch.map((b, i) => {
+      const j = judgements[i];
+      return JSON.stringify({ id: b.id, lang: j.lang, langConfidence: j.langConfidence, sentiment: j.sentiment, complaint: j.complaint, evidence: j.evidence });
+    });
+    batch = [];
+    if (!process.stdout.write(`${out.join('\n')}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  const reject = (why: string) => {
+    invalid++;
+    process.stderr.write(`repwatch analyze: RW_ERR_INPUT_INVALID: line ${lineNo}: ${why}\n`);
+  };
+  for await (const line of rl) {
+    lineNo++;
+    if (!line.trim()) continue;
+    let value: any;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      reject('not valid JSON');
+      continue;
+    }
+    if (!value || typeof value !== 'object' || (typeof value.id !== 'string' && typeof value.id !== 'number')) reject('needs an "id" (string or number)');
+    else if (typeof value.text !== 'string') reject('needs a "text" string');
+    else {
+      const langHint = typeof value.lang === 'string' ? value.lang : undefined;
+      batch.push({ id: String(value.id), input: { text: value.text, langHint } });
+      if (batch.length >= BATCH) await flush();
+    }
+  }
+  await flush();
+  if (invalid) process.stderr.write(`repwatch analyze: ${invalid} line(s) skipped\n`);
+  return invalid ? 2 : 0;
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const loaded = loadOrReport(configDir(args));
+  if (!loaded) return 2;
+  const { config, secrets } = loaded;
+  const logger = createLogger({ secrets: () => secrets.values() });
+  const mongoUri = process.env.MONGODB_URI;
+  if (!mongoUri) {
+    process.stderr.write('repwatch: MONGODB_URI is not set (for a local FerretDB: eval "$(scripts/services.sh up)")\n');
+    return 2;
+  }
+  const rolesArg = option(args, '--roles');
+  const { startRepwatch, ALL_ROLES } = await import('../../workers/app');
+  const roles = rolesArg ? rolesArg.split(',') : [...ALL_ROLES];
+  const unknown = roles.filter((r) => !(ALL_ROLES as readonly string[]).includes(r));
+  if (unknown.length) {
+    process.stderr.write(`repwatch: unknown role(s) ${unknown.join(', ')}; known: ${ALL_ROLES.join(', ')}\n`);
+    return 2;
+  }
+  for (const r of config.disabledReceivers) logger.warn({ receiver: r.id, reason: r.reason }, 'receiver disabled');
+  const app = await startRepwatch({
+    config,
+    secrets,
+    logger,
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    mongoUri,
+    roles: roles as (typeof ALL_ROLES)[number][],
+  });
+  logger.info({ brands: config.brands.length, receivers: config.receivers.length, roles }, 'repwatch running');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: finishing running jobs');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await app.close();
+  return 0;
+}

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { Config, Secrets } from '../config/load';
+import { connectorFor } from '../connectors';
+import { RepwatchError } from '../domain/errors';
+import type { Logger } from '../logger';
+import type { SourceState } from '../store/source-state';
+import type { Dispatch } from './ports';
+
+export interface PollDeps {
+  config: Config;
+  secrets: Secrets;
+  sourceState: SourceState;
+  dispatch: Dispatch;
+  now: () => number;
+  logger: Logger;
+}
+
+export type PollOutcome =
+  | { status: 'polled'; mentions: number; hasMore: boolean; resumeAt?: number }
+  | { status: 'waiting'; resumeAt: number }
+  | { status: 'busy' };
+
+const LOCK_TTL_MS = 5 * 60_000;
+
+export function keyOf(value: unknown): string {
+  return createHash('sha1').update(JSON.stringify(value ?? null)).digest('hex').slice(0, 16);
+}
+
+/**
+ * One poll of one (brand, source): one connector call, its page handed on as one ingest job, and
+ * only then the cursor moved. A crash in between re-polls the same page, which ingest absorbs.
+ */
+export async function pollSource(deps: PollDeps, brandId: string, sourceId: string): Promise<PollOutcome> {
+  const brand = deps.config.brands.find((b) => b.id === brandId);
+  const source = brand?.sources.find((s) => s.id === sourceId);
+  if (!brand || !source) {
+    throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no source "${sourceId}" in brand "${brandId}" (config changed?)`);
+  }
+  const state = await deps.sourceState.get(brandId, sourceId);
+  if (state.resumeAt > deps.now()) return { status: 'waiting', resumeAt: state.resumeAt };
+  const release = await deps.sourceState.lock(brandId, sourceId, LOCK_TTL_MS);
+  if (!release) return { status: 'busy' };
+  try {
+    const logger = deps.logger.child({ brand: brandId, source: sourceId, platform: source.platform });
+    const now = deps.now();
+    const result = await connectorFor(source).poll({
+      brand,
+      source,
+      cursor: state.cursor,
+      now,
+      secrets: deps.secrets,
+      configDir: deps.config.dir,
+      logger,
+    });
+    if (result.mentions.length) {
+      await deps.dispatch.ingest({ brandId, sourceId, polledAt: now, mentions: result.mentions }, keyOf(state.cursor));
+    }
+    await deps.sourceState.save(brandId, sourceId, { cursor: result.cursor, resumeAt: result.resumeAt ?? 0 });
+    if (result.resumeAt) logger.info({ resumeAt: new Date(result.resumeAt).toISOString() }, 'platform rate limit: polls wait until reset');
+    if (result.hasMore && !result.resumeAt) await deps.dispatch.pollAgain(brandId, sourceId, keyOf(result.cursor));
+    return { status: 'polled', mentions: result.mentions.length, hasMore: result.hasMore, resumeAt: result.resumeAt };
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,164 @@
+import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config, Secrets } from '../src/config/load';
+import type { Logger } from '../src/logger';
+import { createNotifiers } from '../src/notifiers';
+import { deliverEvent, type DeliverOutcome } from '../src/services/deliver';
+import { ingestPage, type IngestOutcome } from '../src/services/ingest';
+import { pollSource, type PollOutcome } from '../src/services/poll';
+import type { Dispatch } from '../src/services/ports';
+import { SourceState } from '../src/store/source-state';
+import { Store } from '../src/store/store';
+import { backoffFor, parseJob, runJob } from './adapters';
+import { QUEUES, deliverJobSchema, ingestJobSchema, jobIds, pollJobSchema } from './queues';
+
+export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver';
+export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver'];
+
+export interface StartOptions {
+  config: Config;
+  secrets: Secrets;
+  logger: Logger;
+  redisUrl: string;
+  mongoUri: string;
+  /** Database name when the URI names none. */
+  dbName?: string;
+  /** Overrides config.settings.queuePrefix (tests use one per run). */
+  queuePrefix?: string;
+  /** Which parts run in this process; default all. `schedule` must run in one process only. */
+  roles?: readonly Role[];
+  now?: () => number;
+}
+
+export interface Repwatch {
+  store: Store;
+  queues: { poll: Queue; ingest: Queue; deliver: Queue };
+  workers: { poll?: Worker<unknown, PollOutcome>; ingest?: Worker<unknown, IngestOutcome>; deliver?: Worker<unknown, DeliverOutcome> };
+  redis: Redis;
+  prefix: string;
+  /** Stops taking jobs, waits for running ones, closes connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const KEEP = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } } satisfies JobsOptions;
+
+/** Wires config, Redis, MongoDB, queues and workers together: the one place that knows BullMQ. */
+export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
+  const { config, secrets, logger } = options;
+  const now = options.now ?? Date.now;
+  const roles = new Set(options.roles ?? ALL_ROLES);
+  const prefix = options.queuePrefix ?? config.settings.queuePrefix;
+
+  // Workers block on Redis, so their connection must never give up on a request.
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const connection: ConnectionOptions = redis;
+  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName });
+  const notifiers = createNotifiers(config.receivers, secrets);
+  const sourceState = new SourceState(redis, prefix);
+
+  const queues = {
+    poll: new Queue(QUEUES.poll, { connection, prefix }),
+    ingest: new Queue(QUEUES.ingest, { connection, prefix }),
+    deliver: new Queue(QUEUES.deliver, { connection, prefix }),
+  };
+  const delivery = config.settings.delivery;
+
+  const dispatch: Dispatch = {
+    async ingest(page, key) {
+      await queues.ingest.add('ingest', page, {
+        ...KEEP,
+        jobId: jobIds.ingest(page.brandId, page.sourceId, key),
+        attempts: 8,
+        backoff: { type: 'repwatch', delay: 1000 },
+      });
+    },
+    async pollAgain(brandId, sourceId, key) {
+      await queues.poll.add('poll', { brandId, sourceId }, { ...KEEP, jobId: jobIds.pollAgain(brandId, sourceId, key), attempts: 3 });
+    },
+    async deliver(requests) {
+      await queues.deliver.addBulk(
+        requests.map((r) => ({
+          name: 'deliver',
+          data: r,
+          opts: { ...KEEP, jobId: jobIds.deliver(r.eventId, r.receiverId), attempts: delivery.attempts, backoff: { type: 'repwatch', delay: delivery.backoff } },
+        })),
+      );
+    },
+  };
+
+  const workers: Repwatch['workers'] = {};
+  const common = { connection, prefix, autorun: true } as const;
+  if (roles.has('poll')) {
+    workers.poll = new Worker(
+      QUEUES.poll,
+      (job) => runJob(() => {
+        const { brandId, sourceId } = parseJob(pollJobSchema, job);
+        return pollSource({ config, secrets, sourceState, dispatch, now, logger }, brandId, sourceId);
+      }),
+      { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
+    );
+  }
+  if (roles.has('ingest')) {
+    workers.ingest = new Worker(
+      QUEUES.ingest,
+      (job) => runJob(() => ingestPage({ config, store, dispatch, now, logger }, parseJob(ingestJobSchema, job))),
+      { ...common, concurrency: config.settings.ingestConcurrency, settings: { backoffStrategy: backoffFor(1000) } },
+    );
+  }
+  if (roles.has('deliver')) {
+    workers.deliver = new Worker(
+      QUEUES.deliver,
+      (job) => runJob(() => {
+        const { eventId, receiverId } = parseJob(deliverJobSchema, job);
+        const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        return deliverEvent({ store, notifiers, now, logger }, eventId, receiverId, finalAttempt);
+      }),
+      { ...common, concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
+    );
+  }
+  for (const [name, worker] of Object.entries(workers)) {
+    worker?.on('failed', (job, err) => logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    worker?.on('error', (err) => logger.error({ queue: name, err: err.message }, 'worker error'));
+  }
+
+  if (roles.has('schedule')) await syncSchedulers(queues.poll, config, logger);
+
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    queues,
+    workers,
+    redis,
+    prefix,
+    close() {
+      closing ??= (async () => {
+        // Every step runs even if an earlier one fails.
+        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(Object.values(workers).map((w) => w?.close()));
+        results.push(...(await Promise.allSettled(Object.values(queues).map((q) => q.close()))));
+        results.push(...(await Promise.allSettled([store.close(), redis.quit()])));
+        const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+        if (failed) logger.warn({ err: String(failed.reason) }, 'shutdown step failed');
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * One job scheduler per (brand, source) at its configured interval; schedulers no longer in the
+ * config are removed. Runs only in the process with the `schedule` role (concurrent upserts from
+ * several replicas are known to misbehave).
+ */
+export async function syncSchedulers(pollQueue: Queue, config: Config, logger: Logger): Promise<void> {
+  const wanted = new Map<string, { brandId: string; sourceId: string; every: number }>();
+  for (const brand of config.brands)
+    for (const source of brand.sources) wanted.set(jobIds.schedulerOf(brand.id, source.id), { brandId: brand.id, sourceId: source.id, every: source.pollEvery });
+  for (const existing of await pollQueue.getJobSchedulers()) {
+    const id = existing.id ?? existing.key;
+    if (id && !wanted.has(id)) await pollQueue.removeJobScheduler(id);
+  }
+  for (const [id, s] of wanted) {
+    await pollQueue.upsertJobScheduler(id, { every: s.every }, { name: 'poll', data: { brandId: s.brandId, sourceId: s.sourceId }, opts: { ...KEEP, attempts: 3 } });
+  }
+  logger.info({ schedulers: wanted.size }, 'poll schedulers in place');
+}
