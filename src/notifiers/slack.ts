@@ -1,0 +1,258 @@
+import { ErrorCode as WebhookErrorCode, IncomingWebhook, type FetchFunction, type IncomingWebhookSendArguments } from '@slack/webhook';
+import { ErrorCode as WebApiErrorCode, LogLevel, WebClient, type KnownBlock } from '@slack/web-api';
+import type { Secrets } from '../config/load';
+import type { SlackReceiverConfig } from '../config/schema';
+import type { AlertEvent, Severity } from '../domain/alert';
+import { RepwatchError } from '../domain/errors';
+import { redactUrl, type Logger } from '../logger';
+import { RECEIVER_CODES, httpError, networkError, parseRetryAfter } from './http';
+import type { DeliveryReceipt, Notifier } from './notifier';
+
+/** The receiver config has no timeout for Slack; Slack answers fast or not at all. */
+const SLACK_TIMEOUT_MS = 15_000;
+
+// Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
+const HEADER_MAX = 150;
+const SECTION_TEXT_MAX = 3000;
+const FIELD_TEXT_MAX = 2000;
+const FALLBACK_TEXT_MAX = 3000;
+
+const SEVERITY_EMOJI: Record<Severity, string> = {
+  critical: '🚨',
+  high: '🔴',
+  medium: '🟠',
+  low: '🟡',
+  info: '🔵',
+};
+
+/** Slack's mrkdwn treats &, < and > as control characters: a post saying "<!channel>" must not ping anyone. */
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Cuts on code points (never through an emoji's surrogate pair) and marks the cut. */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (out.length + ch.length > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** Escaped, quoted ("> ") text that stays within `limit` after escaping and quoting. */
+function quoteWithin(text: string, limit: number): string {
+  const chars = Array.from(text.replace(/\r\n?/g, '\n'));
+  let out = '> ';
+  for (let i = 0; i < chars.length; i++) {
+    const piece = chars[i] === '\n' ? '\n> ' : escapeMrkdwn(chars[i]);
+    // Keep one character free for the ellipsis whenever more text follows.
+    const room = i < chars.length - 1 ? limit - 1 : limit;
+    if (out.length + piece.length > room) return `${out}…`;
+    out += piece;
+  }
+  return out;
+}
+
+const formatCount = (n: number) => new Intl.NumberFormat('en-US').format(n);
+const formatScore = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+
+/** Only http(s) links, and without the characters that end a Slack <url|label> link early. */
+function safeLink(url: string, label: string): string {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return escapeMrkdwn(label);
+    const href = u.href.replace(/</g, '%3C').replace(/>/g, '%3E').replace(/\|/g, '%7C');
+    return `<${href}|${escapeMrkdwn(label)}>`;
+  } catch {
+    return escapeMrkdwn(label);
+  }
+}
+
+const plain = (text: string) => ({ type: 'plain_text', text, emoji: true });
+const field = (label: string, value: string) => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, FIELD_TEXT_MAX) });
+
+/**
+ * The Slack message for one alert event, as Block Kit plus the top-level `text` Slack uses for
+ * notifications and for clients that cannot show blocks. Pure: the same event gives the same message.
+ */
+export function buildSlackMessage(event: AlertEvent): { text: string; blocks: unknown[] } {
+  const { alert } = event;
+  const { post } = alert;
+  const emoji = SEVERITY_EMOJI[alert.severity] ?? '⚠️';
+
+  const author = [`@${post.author.handle}`, post.author.name ? ` (${post.author.name})` : '', post.author.verified ? ' ✓ verified' : ''].join('');
+  const impact = `*Impact* ${formatScore(alert.impact.score)} = negativity ${formatScore(alert.impact.negativity)} × reach ${formatScore(alert.impact.reach)}`;
+  const whyPrefix = '*Why it fired*\n';
+  const why = `${whyPrefix}${truncate(escapeMrkdwn(alert.reason), SECTION_TEXT_MAX - whyPrefix.length - impact.length - 1)}\n${impact}`;
+
+  const blocks = [
+    { type: 'header', text: plain(truncate(`${emoji} ${alert.title}`, HEADER_MAX)) },
+    { type: 'section', text: { type: 'mrkdwn', text: post.text.trim() ? quoteWithin(post.text, SECTION_TEXT_MAX) : '_(no text)_' } },
+    {
+      type: 'section',
+      fields: [
+        field('Author', escapeMrkdwn(author)),
+        field('Reach', `${formatCount(post.author.followers)} followers`),
+        field('Severity', `${emoji} ${alert.severity}`),
+        field('Brand', escapeMrkdwn(alert.brandName)),
+        field('Language', escapeMrkdwn(post.lang || 'unknown')),
+        field('Platform', escapeMrkdwn(post.platform)),
+      ],
+    },
+    { type: 'section', text: { type: 'mrkdwn', text: why } },
+    {
+      type: 'context',
+      elements: [
+        { type: 'mrkdwn', text: truncate(safeLink(post.url, `Open the post on ${post.platform}`), SECTION_TEXT_MAX) },
+        { type: 'mrkdwn', text: truncate(`event ${escapeMrkdwn(event.id)} · seq ${event.seq}`, SECTION_TEXT_MAX) },
+      ],
+    },
+    {
+      type: 'actions',
+      elements: [
+        { type: 'button', text: plain('Acknowledge'), style: 'primary', action_id: 'ack_alert', value: alert.id },
+        { type: 'button', text: plain('Resolve'), action_id: 'resolve_alert', value: alert.id },
+      ],
+    },
+  ];
+
+  const text = truncate(`${emoji} ${escapeMrkdwn(alert.title)}`, FALLBACK_TEXT_MAX);
+  return { text, blocks };
+}
+
+/** Slack error strings (e.g. no_service, channel_not_found) are safe to log; anything else is dropped. */
+function slackErrorToken(value: unknown): string | undefined {
+  if (typeof value === 'string' && /^[a-z0-9_]{1,64}$/.test(value.trim())) return value.trim();
+  if (value && typeof value === 'object') return slackErrorToken((value as { error?: unknown }).error);
+  return undefined;
+}
+
+function withSlackError(err: RepwatchError, slackError: string | undefined): RepwatchError {
+  if (!slackError) return err;
+  return new RepwatchError(err.code, `${err.message} (${slackError})`, {
+    retryAfterMs: err.retryAfterMs,
+    details: { ...err.details, slackError },
+  });
+}
+
+/** ok:false answers Slack documents as transient; every other platform error is a permanent refusal. */
+const TRANSIENT_PLATFORM_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+/**
+ * Incoming-webhook failures. @slack/webhook 8 exposes only statusCode/statusMessage/body on its
+ * HTTP error (no headers), so Retry-After comes from the response the recording fetch saw.
+ */
+function mapWebhookError(err: unknown, seen: { status: number; retryAfter: string | null } | undefined, what: string): RepwatchError {
+  const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; original?: unknown };
+  if (e?.code === WebhookErrorCode.HTTPError && typeof e.statusCode === 'number') {
+    const retryAfterMs = seen?.status === e.statusCode ? parseRetryAfter(seen.retryAfter, Date.now()) : undefined;
+    return withSlackError(httpError(e.statusCode, what, RECEIVER_CODES, retryAfterMs), slackErrorToken(e.body));
+  }
+  if (e?.code === WebhookErrorCode.RequestError) return networkError(e.original, what, RECEIVER_CODES);
+  return unexpected(what);
+}
+
+/** WebClient failures, by the SDK's error codes. */
+function mapWebApiError(err: unknown, what: string): RepwatchError {
+  const e = err as { code?: unknown; retryAfter?: unknown; statusCode?: unknown; headers?: Record<string, string>; body?: unknown; data?: { error?: unknown }; original?: unknown };
+  switch (e?.code) {
+    case WebApiErrorCode.RateLimitedError:
+      // rejectRateLimitedCalls: the SDK hands over Retry-After as whole seconds.
+      return httpError(429, what, RECEIVER_CODES, typeof e.retryAfter === 'number' ? e.retryAfter * 1000 : undefined);
+    case WebApiErrorCode.HTTPError:
+      if (typeof e.statusCode !== 'number') break;
+      return withSlackError(httpError(e.statusCode, what, RECEIVER_CODES, parseRetryAfter(e.headers?.['retry-after'], Date.now())), slackErrorToken(e.body));
+    case WebApiErrorCode.PlatformError: {
+      // HTTP 200 with ok:false: Slack's answer is the error string, not the status.
+      const slackError = slackErrorToken(e.data?.error) ?? 'unknown_error';
+      if (slackError === 'ratelimited') return new RepwatchError(RECEIVER_CODES.rateLimited, `${what} is rate limited (${slackError})`, { details: { status: 200, slackError } });
+      const code = TRANSIENT_PLATFORM_ERRORS.has(slackError) ? RECEIVER_CODES.retryable : RECEIVER_CODES.permanent;
+      return new RepwatchError(code, `${what} refused the message (${slackError})`, { details: { status: 200, slackError } });
+    }
+    case WebApiErrorCode.RequestError:
+      return networkError(e.original, what, RECEIVER_CODES);
+  }
+  // The only uncoded WebClient error is a 429 whose Retry-After is missing or unparseable: retry later.
+  return new RepwatchError(RECEIVER_CODES.retryable, `${what} failed without a usable answer (for example a 429 without Retry-After)`);
+}
+
+/** Never built from the SDK error: its message or fields may hold the URL or the token. */
+function unexpected(what: string): RepwatchError {
+  return new RepwatchError(RECEIVER_CODES.retryable, `${what} failed with an unexpected error from the Slack SDK`);
+}
+
+/**
+ * Slack through the official SDK: an incoming webhook (fixed channel, no message ts) or a bot
+ * token with chat.postMessage (returns the ts so later events can thread under the first).
+ * The URL and token live only in this closure, never on the returned object or in errors.
+ */
+export function createSlackNotifier(config: SlackReceiverConfig, secrets: Secrets): Notifier {
+  const what = `slack receiver "${config.id}"`;
+
+  if (config.webhookUrlEnv) {
+    const url = secrets.get(config.webhookUrlEnv);
+    const target = redactUrl(url);
+    return {
+      receiverId: config.id,
+      type: 'slack',
+      async send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt> {
+        const message = buildSlackMessage(event);
+        // One hook per send, so the recorded response belongs to this send even when sends overlap.
+        let seen: { status: number; retryAfter: string | null } | undefined;
+        const recordingFetch: FetchFunction = async (input, init) => {
+          const res = await fetch(input, init);
+          seen = { status: res.status, retryAfter: res.headers.get('retry-after') };
+          return res;
+        };
+        const hook = new IncomingWebhook(url, { fetch: recordingFetch, timeout: SLACK_TIMEOUT_MS, retryConfig: { retries: 0 } });
+        try {
+          await hook.send({
+            text: message.text,
+            blocks: message.blocks as IncomingWebhookSendArguments['blocks'],
+            unfurl_links: false,
+            unfurl_media: false,
+          });
+        } catch (err) {
+          throw mapWebhookError(err, seen, what);
+        }
+        logger.debug({ target, status: seen?.status }, 'slack webhook accepted the message');
+        return { status: seen?.status ?? 200 };
+      },
+    };
+  }
+
+  const token = secrets.get(config.botTokenEnv!);
+  const channel = config.channel;
+  if (!channel) throw new RepwatchError('RW_ERR_CONFIG_INVALID', `${what}: a bot token needs a channel`);
+  // No SDK retries and no waiting out 429s inside a job: the delivery queue owns retries.
+  const client = new WebClient(token, {
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: SLACK_TIMEOUT_MS,
+    logLevel: LogLevel.ERROR,
+  });
+  return {
+    receiverId: config.id,
+    type: 'slack',
+    async send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt> {
+      const message = buildSlackMessage(event);
+      let ts: string | undefined;
+      try {
+        const res = await client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks as KnownBlock[],
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+        ts = res.ts;
+      } catch (err) {
+        throw mapWebApiError(err, what);
+      }
+      logger.debug({ channel, ts }, 'slack chat.postMessage accepted the message');
+      return { status: 200, reference: ts };
+    },
+  };
+}
