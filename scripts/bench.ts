@@ -22,7 +22,7 @@ import { createLogger } from '../src/logger';
 import { Store, insertNew } from '../src/store/store';
 import { startRepwatch } from '../workers/app';
 import { servicesUp } from './demo';
-import { generateBenchPosts } from './scenario';
+import { generateBenchPosts } from './demo-scenario';
 import { WebhookReceiver, newWebhookSecret } from './webhook-receiver';
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
