@@ -80,8 +80,10 @@ async function main(): Promise<void> {
   t = Date.now();
   let lastPrint = t;
   let stored = 0;
-  app.workers.ingest?.on('completed', (_j, r) => {
+  let ingestBusyMs = 0;
+  app.workers.ingest?.on('completed', (job, r) => {
     stored += r.posts;
+    ingestBusyMs += (job.finishedOn ?? 0) - (job.processedOn ?? 0);
   });
   for (;;) {
     await new Promise((r) => setTimeout(r, 250));
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   await app.store.conn.dropDatabase();
   await app.close();
   out(`pipeline end to end:                         ${e2eRate.toLocaleString('en-US')} posts/s (${storedCount.toLocaleString('en-US')} stored, ${receiver.received.length} alerts delivered, all signatures verified: ${receiver.received.every((r) => r.verified)})`);
+  out(`ingest jobs busy ${Math.round((ingestBusyMs / e2eMs) * 100)}% of the time (summed over ${config.settings.ingestConcurrency} concurrent)`);
   out(`alert latency, fetched → delivered:          p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms`);
 
   // 3. One job per post doing the same work: analyze, store, evaluate, alert.

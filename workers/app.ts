@@ -72,8 +72,12 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         backoff: { type: 'repwatch', delay: 1000 },
       });
     },
-    async pollAgain(brandId, sourceId, key) {
-      await queues.poll.add('poll', { brandId, sourceId }, { ...KEEP, jobId: jobIds.pollAgain(brandId, sourceId, key), attempts: 3 });
+    async pollAgain(brandId, sourceId, key, delayMs) {
+      await queues.poll.add('poll', { brandId, sourceId }, { ...KEEP, jobId: jobIds.pollAgain(brandId, sourceId, key), attempts: 3, delay: delayMs });
+    },
+    async ingestBacklog() {
+      const counts = await queues.ingest.getJobCounts('waiting', 'prioritized', 'delayed');
+      return counts.waiting + counts.prioritized + counts.delayed;
     },
     async deliver(requests) {
       await queues.deliver.addBulk(
@@ -93,7 +97,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       QUEUES.poll,
       (job) => runJob(() => {
         const { brandId, sourceId } = parseJob(pollJobSchema, job);
-        return pollSource({ config, secrets, sourceState, dispatch, now, logger }, brandId, sourceId);
+        return pollSource({ config, maxIngestBacklog: config.settings.ingestConcurrency * 2, secrets, sourceState, dispatch, now, logger }, brandId, sourceId);
       }),
       { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
     );

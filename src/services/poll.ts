@@ -8,6 +8,8 @@ import type { Dispatch } from './ports';
 
 export interface PollDeps {
   config: Config;
+  /** Polls wait while more pages than this are queued for ingest, so posts are not fetched faster than they are judged. */
+  maxIngestBacklog: number;
   secrets: Secrets;
   sourceState: SourceState;
   dispatch: Dispatch;
@@ -18,9 +20,11 @@ export interface PollDeps {
 export type PollOutcome =
   | { status: 'polled'; mentions: number; hasMore: boolean; resumeAt?: number }
   | { status: 'waiting'; resumeAt: number }
+  | { status: 'backlogged'; backlog: number }
   | { status: 'busy' };
 
 const LOCK_TTL_MS = 5 * 60_000;
+const BACKLOG_RECHECK_MS = 100;
 
 export function keyOf(value: unknown): string {
   return createHash('sha1').update(JSON.stringify(value ?? null)).digest('hex').slice(0, 16);
@@ -38,6 +42,13 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
   }
   const state = await deps.sourceState.get(brandId, sourceId);
   if (state.resumeAt > deps.now()) return { status: 'waiting', resumeAt: state.resumeAt };
+  // Back-pressure: a page fetched now would only wait in the queue (and age before it can alert).
+  // A source with more ready (a backfill, a replay) is looked at again shortly rather than at the next tick.
+  const backlog = await deps.dispatch.ingestBacklog();
+  if (backlog >= deps.maxIngestBacklog) {
+    if (state.hasMore) await deps.dispatch.pollAgain(brandId, sourceId, `wait-${Math.floor(deps.now() / BACKLOG_RECHECK_MS)}`, BACKLOG_RECHECK_MS);
+    return { status: 'backlogged', backlog };
+  }
   const release = await deps.sourceState.lock(brandId, sourceId, LOCK_TTL_MS);
   if (!release) return { status: 'busy' };
   try {
@@ -55,7 +66,7 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
     if (result.mentions.length) {
       await deps.dispatch.ingest({ brandId, sourceId, polledAt: now, mentions: result.mentions }, keyOf(state.cursor));
     }
-    await deps.sourceState.save(brandId, sourceId, { cursor: result.cursor, resumeAt: result.resumeAt ?? 0 });
+    await deps.sourceState.save(brandId, sourceId, { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt });
     if (result.resumeAt) logger.info({ resumeAt: new Date(result.resumeAt).toISOString() }, 'platform rate limit: polls wait until reset');
     if (result.hasMore && !result.resumeAt) await deps.dispatch.pollAgain(brandId, sourceId, keyOf(result.cursor));
     return { status: 'polled', mentions: result.mentions.length, hasMore: result.hasMore, resumeAt: result.resumeAt };

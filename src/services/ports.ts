@@ -20,6 +20,9 @@ export interface DeliveryRequest {
  */
 export interface Dispatch {
   ingest(page: IngestPage, key: string): Promise<void>;
-  pollAgain(brandId: string, sourceId: string, key: string): Promise<void>;
+  /** Polls the source again, at once or after `delayMs`. */
+  pollAgain(brandId: string, sourceId: string, key: string, delayMs?: number): Promise<void>;
   deliver(requests: DeliveryRequest[]): Promise<void>;
+  /** Pages waiting for ingest: polls hold back while this is high (back-pressure). */
+  ingestBacklog(): Promise<number>;
 }

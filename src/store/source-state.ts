@@ -6,6 +6,8 @@ export interface SourceStateRecord {
   cursor: Cursor | null;
   /** No platform call before this time (ms), when the platform asked us to wait. */
   resumeAt: number;
+  /** The last poll said more posts were ready at once. */
+  hasMore?: boolean;
 }
 
 /**
@@ -25,11 +27,11 @@ export class SourceState {
 
   async get(brandId: string, sourceId: string): Promise<SourceStateRecord> {
     const h = await this.redis.hgetall(this.key(brandId, sourceId));
-    return { cursor: h.cursor ? (JSON.parse(h.cursor) as Cursor) : null, resumeAt: Number(h.resumeAt ?? 0) };
+    return { cursor: h.cursor ? (JSON.parse(h.cursor) as Cursor) : null, resumeAt: Number(h.resumeAt ?? 0), hasMore: h.hasMore === '1' };
   }
 
   async save(brandId: string, sourceId: string, record: SourceStateRecord): Promise<void> {
-    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt) });
+    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
   }
 
   /**

@@ -77,6 +77,8 @@ export class Store {
     const store = new Store(conn, registerModels(conn));
     // Indexes are part of correctness (they make writes idempotent), so they are created at start-up.
     for (const model of Object.values(store.models)) await model.createIndexes();
+    // The counter exists before anyone increments it: concurrent first upserts would collide.
+    await insertNew(store.models.Counter.collection, [{ _id: 'alert-stream', value: 0 }]);
     return store;
   }
 
@@ -101,36 +103,41 @@ export class Store {
     const doc = await this.models.Counter.collection.findOneAndUpdate(
       { _id: 'alert-stream' } as any,
       { $inc: { value: n } },
-      { upsert: true, returnDocument: 'after' },
+      { returnDocument: 'after' },
     );
     return (doc as any).value - n + 1;
   }
 
   /**
    * Records alerts and appends one `alert.triggered` event for each alert not seen before.
-   * Idempotent: an alert whose fingerprint exists gets no new event. Returns the ids of the
-   * events for all given alerts (new or already there), so a retried job still enqueues their
-   * deliveries (each delivery is sent at most once per receiver anyway).
+   * Idempotent: an alert whose event exists gets no second one (the unique event id refuses it;
+   * the sequence numbers reserved for it are skipped, so the stream only grows, with gaps).
+   * Returns the events for all given alerts, new or already there, so a retried job still
+   * enqueues their deliveries (each delivery is sent at most once per receiver anyway).
+   * Three round trips for a page, whatever its number of alerts.
    */
   async raiseAlerts(alerts: Alert[]): Promise<{ events: AlertEvent[]; newEvents: number }> {
     if (alerts.length === 0) return { events: [], newEvents: 0 };
-    const alertDocs = alerts.map((a) => ({ _id: a.id, fingerprint: a.id, ...a }));
-    await insertNew(this.models.Alert.collection, alertDocs);
-    const eventIds = alerts.map((a) => `${a.id}/triggered`);
-    const existing = new Set(
-      (await Promise.all(eventIds.map((id) => this.models.AlertEvent.collection.findOne({ _id: id } as any, { projection: { _id: 1 } }))))
-        .filter(Boolean)
-        .map((d) => String((d as any)._id)),
-    );
-    const fresh = alerts.filter((a, i) => !existing.has(eventIds[i]));
+    await insertNew(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, fingerprint: a.id, ...a })));
+    let pending = alerts;
     let newEvents = 0;
-    if (fresh.length) {
-      const first = await this.reserveSequence(fresh.length);
-      const docs = fresh.map((a, i) => this.eventDoc(a, first + i));
-      const dup = await insertNew(this.models.AlertEvent.collection, docs);
-      newEvents = docs.length - dup.size;
+    const events: AlertEvent[] = [];
+    // A refused insert is either the event already there (a retry: fine) or a sequence number
+    // another writer also got (the counter's $inc is not atomic on every compatible server):
+    // those are given fresh numbers and tried again.
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === 10) throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'could not allocate alert-stream sequence numbers after 10 tries');
+      const first = await this.reserveSequence(pending.length);
+      const docs = pending.map((a, i) => this.eventDoc(a, first + i));
+      const refused = await insertNew(this.models.AlertEvent.collection, docs);
+      newEvents += docs.length - refused.size;
+      const retry: Alert[] = [];
+      for (const [i, doc] of docs.entries()) {
+        if (refused.has(i) && !(await this.models.AlertEvent.collection.findOne({ _id: doc._id } as any, { projection: { _id: 1 } }))) retry.push(pending[i]);
+        else events.push(Object.fromEntries(Object.entries(doc).filter(([k]) => k !== '_id')) as unknown as AlertEvent);
+      }
+      pending = retry;
     }
-    const events = (await Promise.all(eventIds.map((id) => this.getEvent(id)))).filter((e): e is AlertEvent => e !== null);
     return { events, newEvents };
   }
 
@@ -152,14 +159,16 @@ export class Store {
     return docs.map(({ _id, ...e }) => e as unknown as AlertEvent);
   }
 
-  /** Counts an attempt and tells whether this (event, receiver) was already delivered. */
+  /**
+   * Counts an attempt and tells whether this (event, receiver) was already delivered. The first
+   * attempt is a plain insert (FerretDB runs upserts slowly); later ones find the record.
+   */
   async claimDelivery(eventId: string, receiverId: string): Promise<DeliveryRecord> {
     const _id = `${eventId}|${receiverId}`;
-    const doc = await this.models.Delivery.collection.findOneAndUpdate(
-      { _id } as any,
-      { $setOnInsert: { eventId, receiverId, status: 'pending' }, $inc: { attempts: 1 } },
-      { upsert: true, returnDocument: 'after' },
-    );
+    const fresh: DeliveryRecord = { _id, eventId, receiverId, status: 'pending', attempts: 1 };
+    const existed = await insertNew(this.models.Delivery.collection, [fresh]);
+    if (existed.size === 0) return fresh;
+    const doc = await this.models.Delivery.collection.findOneAndUpdate({ _id } as any, { $inc: { attempts: 1 } }, { returnDocument: 'after' });
     return doc as unknown as DeliveryRecord;
   }
 

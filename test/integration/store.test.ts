@@ -1,0 +1,81 @@
+import type { Alert } from '../../src/domain/alert';
+import { Store } from '../../src/store/store';
+import { MONGODB_URI, uniqueName } from '../helpers';
+
+function alert(i: number): Alert {
+  return {
+    id: `brand/x/${1_890_000_000_000_000_000n + BigInt(i)}`,
+    brandId: 'brand',
+    brandName: 'Brand',
+    kind: 'negative-post',
+    severity: 'medium',
+    status: 'triggered',
+    title: `alert ${i}`,
+    reason: 'test',
+    impact: { negativity: 0.8, reach: 0.5, score: 0.4 },
+    post: {
+      platform: 'x',
+      postId: String(i),
+      url: `https://x.com/u/status/${i}`,
+      text: 'slecht',
+      lang: 'nl',
+      createdAt: '2026-03-10T10:00:00Z',
+      ingestedAt: '2026-03-10T10:00:01Z',
+      author: { id: 'u', handle: 'u', followers: 2000, verified: false },
+      sentiment: { label: 'negative', score: -0.8 },
+      complaint: { label: false, score: 0.1 },
+      evidence: { negative: ['slecht'], positive: [], complaint: [] },
+    },
+    createdAt: '2026-03-10T10:00:02Z',
+  };
+}
+
+describe('alert stream in the MongoDB-compatible store', () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await Store.connect({ uri: MONGODB_URI(), dbName: uniqueName('store') });
+  });
+  afterAll(async () => {
+    await store.conn.dropDatabase();
+    await store.close();
+  });
+
+  it('gives every event a unique, growing sequence number under concurrent writers, and appends each once', async () => {
+    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 5 }, (_, i) => alert(b * 5 + i)));
+    const results = await Promise.all(batches.map((batch) => store.raiseAlerts(batch)));
+    expect(results.reduce((n, r) => n + r.newEvents, 0)).toBe(40);
+    const events = await store.eventsAfter(0, 1000);
+    expect(events).toHaveLength(40);
+    expect(new Set(events.map((e) => e.seq)).size).toBe(40);
+    expect(new Set(events.map((e) => e.alertId)).size).toBe(40);
+    for (let i = 1; i < events.length; i++) expect(events[i].seq).toBeGreaterThan(events[i - 1].seq);
+
+    // The same alerts again (a retried job): nothing new, but their events are returned for delivery.
+    const again = await store.raiseAlerts(batches[0]);
+    expect(again.newEvents).toBe(0);
+    expect(again.events.map((e) => e.id).sort()).toEqual(batches[0].map((a) => `${a.id}/triggered`).sort());
+    expect(await store.models.AlertEvent.countDocuments({})).toBe(40);
+    expect(await store.models.Alert.countDocuments({})).toBe(40);
+  });
+
+  it('records a delivery once and counts later attempts', async () => {
+    const first = await store.claimDelivery('e1', 'hook');
+    expect(first).toMatchObject({ status: 'pending', attempts: 1 });
+    const second = await store.claimDelivery('e1', 'hook');
+    expect(second).toMatchObject({ status: 'pending', attempts: 2 });
+    await store.markDelivered('e1', 'hook', Date.parse('2026-03-10T10:00:05Z'), 204);
+    expect(await store.claimDelivery('e1', 'hook')).toMatchObject({ status: 'sent', httpStatus: 204, attempts: 3 });
+  });
+
+  it('stores a page of mentions once, however often it comes', async () => {
+    const judgement = { lang: 'nl', langConfidence: 1, sentiment: { label: 'neutral' as const, score: 0, confidence: 1 }, complaint: { label: false, score: 0 }, evidence: { negative: [], positive: [], complaint: [] } };
+    const items = Array.from({ length: 20 }, (_, i) => ({
+      mention: { platform: 'x', postId: String(9000 + i), url: '', brandId: 'b', author: { id: 'a', handle: 'a', followers: 1, verified: false }, text: 't', createdAt: '2026-03-10T10:00:00Z', engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 } },
+      judgement,
+      ingestedAt: 0,
+    }));
+    expect(await store.storeMentions(items.slice(0, 12))).toEqual({ inserted: 12, duplicates: 0 });
+    expect(await store.storeMentions(items)).toEqual({ inserted: 8, duplicates: 12 });
+    expect(await store.models.Mention.countDocuments({})).toBe(20);
+  });
+});
