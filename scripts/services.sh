@@ -65,10 +65,17 @@ build_ferretdb() {
 }
 
 ensure_ferretdb() {
-  if port_open 127.0.0.1 "$ferret_port"; then
-    if [ -f "$ferret_pidfile" ] && kill -0 "$(cat "$ferret_pidfile")" 2>/dev/null; then return 0; fi
-    die "port $ferret_port is taken by something else; set REPWATCH_FERRETDB_PORT or MONGODB_URI"
+  # Ours already running (another checkout may run its own on a neighbouring port).
+  if [ -f "$ferret_pidfile" ] && kill -0 "$(cat "$ferret_pidfile")" 2>/dev/null && [ -f "$local_dir/ferretdb.port" ]; then
+    ferret_port="$(cat "$local_dir/ferretdb.port")"
+    port_open 127.0.0.1 "$ferret_port" && return 0
   fi
+  local tries=0
+  while port_open 127.0.0.1 "$ferret_port"; do
+    tries=$((tries + 1))
+    [ "$tries" -le 20 ] || die "ports $((ferret_port - 20))-$ferret_port are all taken; set REPWATCH_FERRETDB_PORT or MONGODB_URI"
+    ferret_port=$((ferret_port + 1))
+  done
   build_ferretdb
   mkdir -p "$local_dir/ferretdb-data" "$local_dir/ferretdb-state"
   say "starting FerretDB $ferret_version on 127.0.0.1:$ferret_port (SQLite data in .local/ferretdb-data)"
@@ -76,6 +83,7 @@ ensure_ferretdb() {
     --listen-addr="127.0.0.1:$ferret_port" --telemetry=disable --state-dir="$local_dir/ferretdb-state" \
     --debug-addr=- --log-level=warn >"$ferret_log" 2>&1 </dev/null &
   echo $! > "$ferret_pidfile"
+  echo "$ferret_port" > "$local_dir/ferretdb.port"
   for _ in $(seq 1 100); do port_open 127.0.0.1 "$ferret_port" && return 0; sleep 0.1; done
   die "FerretDB did not answer on 127.0.0.1:$ferret_port; see $ferret_log"
 }
@@ -91,14 +99,14 @@ case "${1:-up}" in
     if [ -f "$ferret_pidfile" ]; then
       pid="$(cat "$ferret_pidfile")"
       kill "$pid" 2>/dev/null && say "stopped FerretDB (pid $pid)" || true
-      rm -f "$ferret_pidfile"
+      rm -f "$ferret_pidfile" "$local_dir/ferretdb.port"
     fi
     ;;
   status)
     read -r host port < <(redis_hostport)
     port_open "$host" "$port" && say "redis: up at $host:$port" || say "redis: down at $host:$port"
     if [ -n "${MONGODB_URI:-}" ]; then say "mongodb: $MONGODB_URI (given)";
-    elif port_open 127.0.0.1 "$ferret_port"; then say "mongodb: FerretDB up at 127.0.0.1:$ferret_port";
+    elif [ -f "$ferret_pidfile" ] && kill -0 "$(cat "$ferret_pidfile")" 2>/dev/null; then say "mongodb: FerretDB up at 127.0.0.1:$(cat "$local_dir/ferretdb.port" 2>/dev/null)";
     else say "mongodb: FerretDB down"; fi
     ;;
   *) die "usage: scripts/services.sh [up|down|status]" ;;
