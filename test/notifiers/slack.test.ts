@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import nock from 'nock';
 import { Secrets } from '../../src/config/load';
 import type { SlackReceiverConfig } from '../../src/config/schema';
-import type { AlertEvent } from '../../src/domain/alert';
+import { fixtureEvent } from '../fixtures/alert-event';
 import { RepwatchError } from '../../src/domain/errors';
 import { buildSlackMessage, createSlackNotifier } from '../../src/notifiers/slack';
 import { captureLogger } from '../helpers';
@@ -12,50 +12,6 @@ const HOOK_ORIGIN = 'https://hooks.slack.com';
 const HOOK_PATH = '/services/T0AB12CD3/B0EF45GH6/q8Xr2vLmN4pTz7KwYs1bHc9d';
 const HOOK_URL = `${HOOK_ORIGIN}${HOOK_PATH}`;
 const BOT_TOKEN = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx';
-
-function fixtureEvent(overrides: { text?: string; title?: string } = {}): AlertEvent {
-  const alertId = 'hotel-zeezicht/x/1859732001234567890';
-  const text =
-    overrides.text ??
-    'Net ingecheckt bij Hotel Zeezicht na de marathon: kamer niet schoongemaakt, geen warm water en de receptie reageert niet. ' +
-      'Echt onacceptabel voor €240 per nacht. Nooit meer! #teleurgesteld';
-  return {
-    id: `${alertId}/triggered`,
-    seq: 42,
-    type: 'alert.triggered',
-    alertId,
-    brandId: 'hotel-zeezicht',
-    severity: 'critical',
-    at: '2026-11-22T09:15:04.000Z',
-    alert: {
-      id: alertId,
-      brandId: 'hotel-zeezicht',
-      brandName: 'Hotel Zeezicht',
-      kind: 'negative-post',
-      severity: 'critical',
-      status: 'triggered',
-      title: overrides.title ?? 'Critical: complaint about Hotel Zeezicht by @sanne_sprint (312,400 followers, verified)',
-      reason:
-        "Complaint by @sanne_sprint (312,400 followers, verified): account at or above the critical threshold of 100,000 followers; " +
-        "impact 0.83 = negativity 0.92 × reach 0.9; negative: 'onacceptabel', 'teleurgesteld'; complaint: 'niet schoongemaakt', 'geen warm water'.",
-      impact: { negativity: 0.92, reach: 0.9, score: 0.83 },
-      post: {
-        platform: 'x',
-        postId: '1859732001234567890',
-        url: 'https://x.com/sanne_sprint/status/1859732001234567890',
-        text,
-        lang: 'nl',
-        createdAt: '2026-11-22T09:14:40.000Z',
-        ingestedAt: '2026-11-22T09:15:00.000Z',
-        author: { id: '998877665544', handle: 'sanne_sprint', name: 'Sanne de Vries', followers: 312_400, verified: true },
-        sentiment: { label: 'negative', score: 0.92 },
-        complaint: { label: true, score: 0.88 },
-        evidence: { negative: ['onacceptabel', 'teleurgesteld'], positive: [], complaint: ['niet schoongemaakt', 'geen warm water'] },
-      },
-      createdAt: '2026-11-22T09:15:04.000Z',
-    },
-  };
-}
 
 const webhookConfig: SlackReceiverConfig = { id: 'comms-slack', type: 'slack', minSeverity: 'high', optional: false, webhookUrlEnv: 'SLACK_WEBHOOK_URL' };
 const botConfig: SlackReceiverConfig = { id: 'comms-bot', type: 'slack', minSeverity: 'high', optional: false, botTokenEnv: 'SLACK_BOT_TOKEN', channel: 'C0123ABCD' };

@@ -6,53 +6,13 @@ import nock from 'nock';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { Secrets } from '../../src/config/load';
 import type { WebhookReceiverConfig } from '../../src/config/schema';
-import type { AlertEvent } from '../../src/domain/alert';
+import { fixtureEvent } from '../fixtures/alert-event';
 import { RepwatchError } from '../../src/domain/errors';
 import { createWebhookNotifier, verifyWebhook } from '../../src/notifiers/webhook';
 import { captureLogger } from '../helpers';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const SECRET_KEY = SECRET.slice('whsec_'.length);
-
-function fixtureEvent(): AlertEvent {
-  const alertId = 'hotel-zeezicht/x/1859732001234567890';
-  return {
-    id: `${alertId}/triggered`,
-    seq: 42,
-    type: 'alert.triggered',
-    alertId,
-    brandId: 'hotel-zeezicht',
-    severity: 'critical',
-    at: '2026-11-22T09:15:04.000Z',
-    alert: {
-      id: alertId,
-      brandId: 'hotel-zeezicht',
-      brandName: 'Hotel Zeezicht',
-      kind: 'negative-post',
-      severity: 'critical',
-      status: 'triggered',
-      title: 'Critical: complaint about Hotel Zeezicht by @sanne_sprint (312,400 followers, verified)',
-      reason:
-        'Complaint by @sanne_sprint (312,400 followers, verified): account at or above the critical threshold of 100,000 followers; ' +
-        "impact 0.83 = negativity 0.92 × reach 0.9; complaint: 'niet schoongemaakt', 'geen warm water'.",
-      impact: { negativity: 0.92, reach: 0.9, score: 0.83 },
-      post: {
-        platform: 'x',
-        postId: '1859732001234567890',
-        url: 'https://x.com/sanne_sprint/status/1859732001234567890',
-        text: 'Net ingecheckt bij Hotel Zeezicht na de marathon: kamer niet schoongemaakt, geen warm water en de receptie reageert niet. Echt onacceptabel! #teleurgesteld',
-        lang: 'nl',
-        createdAt: '2026-11-22T09:14:40.000Z',
-        ingestedAt: '2026-11-22T09:15:00.000Z',
-        author: { id: '998877665544', handle: 'sanne_sprint', name: 'Sanne de Vries', followers: 312_400, verified: true },
-        sentiment: { label: 'negative', score: 0.92 },
-        complaint: { label: true, score: 0.88 },
-        evidence: { negative: ['onacceptabel', 'teleurgesteld'], positive: [], complaint: ['niet schoongemaakt', 'geen warm water'] },
-      },
-      createdAt: '2026-11-22T09:15:04.000Z',
-    },
-  };
-}
 
 interface Received {
   method?: string;
