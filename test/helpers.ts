@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
 import { loadConfig, type LoadedConfig } from '../src/config/load';
+import { RepwatchError } from '../src/domain/errors';
 import { createLogger, type Logger } from '../src/logger';
 
 export const REDIS_URL = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -54,4 +55,15 @@ export function captureLogger(secrets: () => readonly string[] = () => []): { lo
     },
   });
   return { logger: createLogger({ level: 'debug', destination, secrets, pretty: false }), lines };
+}
+
+/** Awaits a promise that must reject with a RepwatchError, and returns that error. */
+export async function failure(p: Promise<unknown>): Promise<RepwatchError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(RepwatchError);
+    return err as RepwatchError;
+  }
+  throw new Error('expected a RepwatchError');
 }

@@ -5,7 +5,7 @@ import type { SlackReceiverConfig } from '../../src/config/schema';
 import { fixtureEvent } from '../fixtures/alert-event';
 import { RepwatchError } from '../../src/domain/errors';
 import { buildSlackMessage, createSlackNotifier } from '../../src/notifiers/slack';
-import { captureLogger } from '../helpers';
+import { captureLogger, failure } from '../helpers';
 
 // A webhook URL is a credential: every test checks it never reaches an error or a log line.
 const HOOK_ORIGIN = 'https://hooks.slack.com';
@@ -20,15 +20,6 @@ const secrets = new Secrets([
   ['SLACK_BOT_TOKEN', BOT_TOKEN],
 ]);
 
-async function failure(p: Promise<unknown>): Promise<RepwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RepwatchError);
-    return err as RepwatchError;
-  }
-  throw new Error('expected the send to fail');
-}
 
 /** Every rendering of the error must be free of the URL's secret path and of the token. */
 function expectNoSecrets(err: RepwatchError, lines: string[] = []): void {

@@ -9,7 +9,7 @@ import type { WebhookReceiverConfig } from '../../src/config/schema';
 import { fixtureEvent } from '../fixtures/alert-event';
 import { RepwatchError } from '../../src/domain/errors';
 import { createWebhookNotifier, verifyWebhook } from '../../src/notifiers/webhook';
-import { captureLogger } from '../helpers';
+import { captureLogger, failure } from '../helpers';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const SECRET_KEY = SECRET.slice('whsec_'.length);
@@ -32,15 +32,6 @@ function config(overrides: Partial<WebhookReceiverConfig> = {}): WebhookReceiver
 }
 const secrets = new Secrets([['CRM_WEBHOOK_SECRET', SECRET]]);
 
-async function failure(p: Promise<unknown>): Promise<RepwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RepwatchError);
-    return err as RepwatchError;
-  }
-  throw new Error('expected the send to fail');
-}
 
 function expectNoSecret(err: RepwatchError): void {
   for (const r of [String(err), err.message, JSON.stringify(err), inspect(err, { depth: 10 }), err.stack ?? '']) {
