@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/load';
 import { mentionKey } from '../src/domain/mention';
 import { evaluatePost } from '../src/domain/policy';
 import { createLogger } from '../src/logger';
+import { redisSequence } from '../src/store/sequence';
 import { Store, insertNew } from '../src/store/store';
 import { startRepwatch } from '../workers/app';
 import { servicesUp } from './demo';
@@ -107,13 +108,14 @@ async function main(): Promise<void> {
 
   // 3. One job per post doing the same work: analyze, store, evaluate, alert.
   const perPrefix = `{rwbench-per-${runId}}`;
-  const perStore = await Store.connect({ uri: mongoUri, dbName: `rwbench_per_${runId}` });
+  const perStore = await Store.connect({ uri: mongoUri, dbName: `rwbench_per_${runId}`, sequence: redisSequence(redis, `${perPrefix}:alert-stream-seq`) });
   const queue = new Queue('perpost', { connection: redis, prefix: perPrefix });
   const subset = posts.slice(0, perPostCount);
   t = Date.now();
   for (let i = 0; i < subset.length; i += 1000)
     await queue.addBulk(subset.slice(i, i + 1000).map((m) => ({ name: 'post', data: m, opts: { jobId: `p-${m.postId}`, removeOnComplete: true } })));
   let done = 0;
+  let failedPerPost = 0;
   const brandRef = { id: BRAND, name: 'Bench Brand', policy };
   const finished = new Promise<void>((resolve) => {
     const worker = new Worker(
@@ -127,8 +129,14 @@ async function main(): Promise<void> {
       },
       { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: perPrefix, concurrency: 16 },
     );
-    worker.on('completed', () => {
+    const settle = () => {
       if (++done === subset.length) void worker.close().then(() => resolve());
+    };
+    worker.on('completed', settle);
+    worker.on('failed', (_job, err) => {
+      failedPerPost++;
+      if (failedPerPost === 1) process.stderr.write(`one-job-per-post failure: ${err.message}\n`);
+      settle();
     });
   });
   await finished;
@@ -137,7 +145,7 @@ async function main(): Promise<void> {
   await perStore.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  out(`one job per post (${subset.length.toLocaleString('en-US')} posts, concurrency 16):   ${perRate.toLocaleString('en-US')} posts/s`);
+  out(`one job per post (${subset.length.toLocaleString('en-US')} posts, concurrency 16):   ${perRate.toLocaleString('en-US')} posts/s${failedPerPost ? ` (${failedPerPost} jobs failed)` : ''}`);
 
   out('');
   out(`end to end / raw insert:    ${(e2eRate / rawRate).toFixed(2)}  (target ≥ 0.50)`);

@@ -8,6 +8,7 @@ import { ingestPage, type IngestOutcome } from '../src/services/ingest';
 import { pollSource, type PollOutcome } from '../src/services/poll';
 import type { Dispatch } from '../src/services/ports';
 import { SourceState } from '../src/store/source-state';
+import { redisSequence } from '../src/store/sequence';
 import { Store } from '../src/store/store';
 import { backoffFor, parseJob, runJob } from './adapters';
 import { QUEUES, deliverJobSchema, ingestJobSchema, jobIds, pollJobSchema } from './queues';
@@ -52,7 +53,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   // Workers block on Redis, so their connection must never give up on a request.
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   const connection: ConnectionOptions = redis;
-  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName });
+  // Sequence numbers from Redis: atomic INCRBY, whatever the MongoDB-compatible server does.
+  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`) });
   const notifiers = createNotifiers(config.receivers, secrets);
   const sourceState = new SourceState(redis, prefix);
 

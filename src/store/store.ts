@@ -6,6 +6,7 @@ import { RepwatchError } from '../domain/errors';
 import type { Mention } from '../domain/mention';
 import { mentionKey } from '../domain/mention';
 import { registerModels, type Models } from './models';
+import { mongoSequence, type SequenceAllocator } from './sequence';
 
 /** A mention as stored: the post, repwatch's judgement of it and when it was fetched. */
 export interface StoredMention extends Mention {
@@ -52,15 +53,22 @@ export interface StoreOptions {
   /** Database name when the URI names none (default 'repwatch'). */
   dbName?: string;
   serverSelectionTimeoutMS?: number;
+  /** Where alert-stream sequence numbers come from; default a counter document in MongoDB. */
+  sequence?: SequenceAllocator;
 }
 
 export class Store {
+  private sequence: SequenceAllocator;
+
   private constructor(
     readonly conn: Connection,
     readonly models: Models,
-  ) {}
+    sequence?: SequenceAllocator,
+  ) {
+    this.sequence = sequence ?? mongoSequence(models.Counter.collection);
+  }
 
-  static async connect({ uri, dbName, serverSelectionTimeoutMS = 10_000 }: StoreOptions): Promise<Store> {
+  static async connect({ uri, dbName, serverSelectionTimeoutMS = 10_000, sequence }: StoreOptions): Promise<Store> {
     const conn = mongoose.createConnection(uri, {
       dbName: dbName ?? (new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'repwatch'),
       serverSelectionTimeoutMS,
@@ -74,7 +82,7 @@ export class Store {
       await conn.close().catch(() => undefined);
       throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', `cannot reach MongoDB: ${(err as Error).name}`, { cause: undefined });
     }
-    const store = new Store(conn, registerModels(conn));
+    const store = new Store(conn, registerModels(conn), sequence);
     // Indexes are part of correctness (they make writes idempotent), so they are created at start-up.
     for (const model of Object.values(store.models)) await model.createIndexes();
     // The counter exists before anyone increments it: concurrent first upserts would collide.
@@ -100,12 +108,13 @@ export class Store {
 
   /** Reserves `n` consecutive sequence numbers of the alert stream; returns the first. */
   async reserveSequence(n: number): Promise<number> {
-    const doc = await this.models.Counter.collection.findOneAndUpdate(
-      { _id: 'alert-stream' } as any,
-      { $inc: { value: n } },
-      { returnDocument: 'after' },
-    );
-    return (doc as any).value - n + 1;
+    return this.sequence.reserve(n);
+  }
+
+  /** The highest sequence number in the stream (0 when empty). */
+  async lastSequence(): Promise<number> {
+    const [last] = await this.models.AlertEvent.collection.find({}, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
+    return Number((last as any)?.seq ?? 0);
   }
 
   /**
@@ -136,6 +145,8 @@ export class Store {
         if (refused.has(i) && !(await this.models.AlertEvent.collection.findOne({ _id: doc._id } as any, { projection: { _id: 1 } }))) retry.push(pending[i]);
         else events.push(Object.fromEntries(Object.entries(doc).filter(([k]) => k !== '_id')) as unknown as AlertEvent);
       }
+      // Numbers were handed out twice: move the allocator past the stream's end before retrying.
+      if (retry.length) await this.sequence.atLeast(await this.lastSequence());
       pending = retry;
     }
     return { events, newEvents };

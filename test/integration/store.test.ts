@@ -1,6 +1,8 @@
 import type { Alert } from '../../src/domain/alert';
 import { Store } from '../../src/store/store';
-import { MONGODB_URI, uniqueName } from '../helpers';
+import { Redis } from 'ioredis';
+import { redisSequence } from '../../src/store/sequence';
+import { MONGODB_URI, REDIS_URL, uniqueName } from '../helpers';
 
 function alert(i: number): Alert {
   return {
@@ -56,6 +58,29 @@ describe('alert stream in the MongoDB-compatible store', () => {
     expect(again.events.map((e) => e.id).sort()).toEqual(batches[0].map((a) => `${a.id}/triggered`).sort());
     expect(await store.models.AlertEvent.countDocuments({})).toBe(40);
     expect(await store.models.Alert.countDocuments({})).toBe(40);
+  });
+
+  it('with Redis handing out numbers, recovers when the Redis counter was lost (a restart without persistence)', async () => {
+    const redis = new Redis(REDIS_URL());
+    const key = `${uniqueName('seq')}:alert-stream-seq`;
+    const withRedis = await Store.connect({ uri: MONGODB_URI(), dbName: uniqueName('store-redis'), sequence: redisSequence(redis, key) });
+    try {
+      const many = Array.from({ length: 60 }, (_, i) => alert(1000 + i));
+      await Promise.all([0, 1, 2, 3, 4, 5].map((b) => withRedis.raiseAlerts(many.slice(b * 10, b * 10 + 10))));
+      const before = await withRedis.lastSequence();
+      expect(before).toBe(60);
+      await redis.del(key);
+      const later = await withRedis.raiseAlerts([alert(2000), alert(2001)]);
+      expect(later.newEvents).toBe(2);
+      expect(later.events.every((e) => e.seq > before)).toBe(true);
+      const events = await withRedis.eventsAfter(0, 1000);
+      expect(new Set(events.map((e) => e.seq)).size).toBe(62);
+    } finally {
+      await withRedis.conn.dropDatabase();
+      await withRedis.close();
+      await redis.del(key);
+      await redis.quit();
+    }
   });
 
   it('records a delivery once and counts later attempts', async () => {
