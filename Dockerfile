@@ -16,6 +16,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
+COPY models ./models
 USER node
 # Roles: schedule (exactly one replica), poll, ingest, deliver. Default: all in one process.
 ENTRYPOINT ["node", "bin/repwatch.js"]

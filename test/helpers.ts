@@ -67,3 +67,14 @@ export async function failure(p: Promise<unknown>): Promise<RepwatchError> {
   }
   throw new Error('expected a RepwatchError');
 }
+
+/** The RepwatchError a synchronous call throws (fails the test when it throws nothing or something else). */
+export function thrown(fn: () => unknown): RepwatchError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(RepwatchError);
+    return err as RepwatchError;
+  }
+  throw new Error('expected a RepwatchError');
+}

@@ -1,5 +1,6 @@
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { shippedAnalyzer } from '../src/analysis';
 import type { Config, Secrets } from '../src/config/load';
 import type { Logger } from '../src/logger';
 import { createNotifiers } from '../src/notifiers';
@@ -49,6 +50,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const now = options.now ?? Date.now;
   const roles = new Set(options.roles ?? ALL_ROLES);
   const prefix = options.queuePrefix ?? config.settings.queuePrefix;
+  // Load the analysis models now: a missing or broken model file stops start-up, not the first ingest.
+  if (roles.has('ingest')) shippedAnalyzer();
 
   // Workers block on Redis, so their connection must never give up on a request.
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });

@@ -96,6 +96,10 @@ export interface ComplaintCues {
   sum: number;
   /** The cue phrases as written, strongest first, at most 5. */
   evidence: string[];
+  /** Bit i set when cue i of the language's list matched (features for the learned layer). */
+  mask: number;
+  /** Where each match is in the text: [start, end, weight], for explanations. */
+  spans: [number, number, number][];
 }
 
 /** Finds complaint cue phrases in a post. */
@@ -107,6 +111,7 @@ export function findComplaintCues(text: string, lang: RuleLang): ComplaintCues {
 
   let sum = 0;
   let found: { surface: string; weight: number }[] | undefined;
+  const spans: [number, number, number][] = [];
   let used = 0; // bitmask of cue indexes seen (there are fewer than 32 per language)
   re.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -117,6 +122,7 @@ export function findComplaintCues(text: string, lang: RuleLang): ComplaintCues {
     const bit = 1 << (g - 1);
     sum += used & bit ? w * 0.25 : w;
     used |= bit;
+    if (sameOffsets) spans.push([m.index, m.index + m[0].length, w]);
     (found ??= []).push({ surface: sameOffsets ? text.slice(m.index, m.index + m[0].length) : m[0], weight: w });
   }
   const evidence: string[] = [];
@@ -126,13 +132,20 @@ export function findComplaintCues(text: string, lang: RuleLang): ComplaintCues {
       if (!evidence.some((e) => e.toLowerCase() === c.surface.toLowerCase())) evidence.push(c.surface);
     }
   }
-  return { sum, evidence };
+  return { sum, evidence, mask: used, spans };
 }
 
 export interface ComplaintResult {
   label: boolean;
   score: number;
   cues: string[];
+  /** Cue weight and which cues matched, as found by findComplaintCues. */
+  cueSum: number;
+  cueMask: number;
+  cueSpans: [number, number, number][];
+  /** Addressed to an @handle, and asking something. */
+  directed: boolean;
+  question: boolean;
 }
 
 /** Combines cues, sentiment and addressing into the complaint score. */
@@ -152,7 +165,16 @@ export function scoreComplaint(cues: ComplaintCues, tokens: readonly Token[], se
     P.positive * Math.max(0, s) +
     (mentioned ? P.directed + (question ? P.directedQuestion : 0) : 0);
   const score = 1 / (1 + Math.exp(-z));
-  return { label: score >= P.threshold, score: Math.round(score * 1000) / 1000, cues: cues.evidence };
+  return {
+    label: score >= P.threshold,
+    score: Math.round(score * 1000) / 1000,
+    cues: cues.evidence,
+    cueSum: cues.sum,
+    cueMask: cues.mask,
+    cueSpans: cues.spans,
+    directed: mentioned,
+    question,
+  };
 }
 
 /** For tests: recompile the cue sets (after changing them). */

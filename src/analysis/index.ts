@@ -8,9 +8,10 @@
  */
 import { findComplaintCues, scoreComplaint, type ComplaintCues, type ComplaintResult } from './complaint';
 import type { AnalysisInput, Judgement } from './judgement';
-import { detectLanguage, type LanguageResult } from './language';
+import { detectLanguage, type LanguageModel, type LanguageResult } from './language';
 import type { RuleLang } from './rules';
 import { neutralSentiment, scoreSentiment, topEvidence, type SentimentResult } from './sentiment';
+import { createLearnedModel, loadModels } from './model';
 import { tokenize, type Token } from './tokenize';
 
 export type { AnalysisInput, Judgement } from './judgement';
@@ -26,9 +27,18 @@ export interface AnalysisContext {
   complaint: ComplaintResult;
 }
 
-/** A later, learned judgement: return only what it wants to override. */
+/** What a model decided: only what it overrides. */
+export interface TextModelVerdict {
+  sentiment?: Judgement['sentiment'];
+  complaint?: Judgement['complaint'];
+  evidence?: Partial<Judgement['evidence']>;
+}
+
+/** A learned judgement on top of the rules (see model/). */
 export interface TextModel {
-  judge(ctx: AnalysisContext): { sentiment?: Judgement['sentiment']; complaint?: Judgement['complaint'] } | undefined;
+  judge(ctx: AnalysisContext): TextModelVerdict | undefined;
+  /** English or Dutch, for posts whose function words do not decide (instead of tinyld). */
+  language?: LanguageModel;
 }
 
 export interface Analyzer {
@@ -42,10 +52,10 @@ const UND_CONFIDENCE = 0.7;
 const UNSUPPORTED_CONFIDENCE = 0.2;
 
 /** Runs the rules for one post. */
-export function analyzeContext(input: AnalysisInput): AnalysisContext {
+export function analyzeContext(input: AnalysisInput, languageModel?: LanguageModel): AnalysisContext {
   const text = typeof input.text === 'string' ? input.text : '';
   const tokens = tokenize(text);
-  const language = detectLanguage(tokens, input.langHint);
+  const language = detectLanguage(tokens, input.langHint, languageModel);
 
   let ruleLang: RuleLang | undefined;
   let sentiment: SentimentResult;
@@ -72,7 +82,7 @@ export function analyzeContext(input: AnalysisInput): AnalysisContext {
   } else {
     sentiment = neutralSentiment(UNSUPPORTED_CONFIDENCE);
   }
-  const complaint = cues ? scoreComplaint(cues, tokens, sentiment) : { label: false, score: 0, cues: [] };
+  const complaint = cues ? scoreComplaint(cues, tokens, sentiment) : { label: false, score: 0, cues: [], cueSum: 0, cueMask: 0, cueSpans: [], directed: false, question: false };
   return { text, tokens, language, ruleLang, sentiment, complaint };
 }
 
@@ -92,12 +102,13 @@ function toJudgement(ctx: AnalysisContext, model?: TextModel): Judgement {
   const override = model?.judge(ctx);
   if (override?.sentiment) judgement.sentiment = override.sentiment;
   if (override?.complaint) judgement.complaint = override.complaint;
+  if (override?.evidence) Object.assign(judgement.evidence, override.evidence);
   return judgement;
 }
 
 /** An analyzer, optionally refined by a model. */
 export function createAnalyzer(options: { model?: TextModel } = {}): Analyzer {
-  const analyzeOne = (input: AnalysisInput) => toJudgement(analyzeContext(input), options.model);
+  const analyzeOne = (input: AnalysisInput) => toJudgement(analyzeContext(input, options.model?.language), options.model);
   return {
     analyzeOne,
     analyze: (inputs) => {
@@ -108,14 +119,25 @@ export function createAnalyzer(options: { model?: TextModel } = {}): Analyzer {
   };
 }
 
-const rules = createAnalyzer();
+/** The rules alone: the baseline `npm run eval` compares against. */
+export const rulesOnly = createAnalyzer();
+
+let shipped: Analyzer | undefined;
+
+/**
+ * The analyzer repwatch runs: rules refined by the shipped models, loaded on first use (or at
+ * start-up through this call, so a broken model file stops the process before any post is judged).
+ */
+export function shippedAnalyzer(): Analyzer {
+  return (shipped ??= createAnalyzer({ model: createLearnedModel(loadModels()) }));
+}
 
 /** Judges a batch of posts (same order as the input). */
 export function analyze(inputs: readonly AnalysisInput[]): Judgement[] {
-  return rules.analyze(inputs);
+  return shippedAnalyzer().analyze(inputs);
 }
 
 /** Judges one post. */
 export function analyzeOne(input: AnalysisInput): Judgement {
-  return rules.analyzeOne(input);
+  return shippedAnalyzer().analyzeOne(input);
 }

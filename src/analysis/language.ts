@@ -9,8 +9,8 @@ export interface LanguageResult {
   /** 'nl' | 'en' | 'fr' | 'de' | another ISO code from a hint | 'und'. */
   lang: string;
   confidence: number;
-  /** What decided: the hint, the function-word vote, tinyld, or too little text. */
-  source: 'hint' | 'stopwords' | 'tinyld' | 'short';
+  /** What decided: the hint, the function-word vote, the learned English/Dutch model, tinyld, or too little text. */
+  source: 'hint' | 'stopwords' | 'model' | 'tinyld' | 'short';
   /** When lang is 'und': 'en' or 'nl' if the function words leaned that way. */
   lean?: 'en' | 'nl';
 }
@@ -103,11 +103,17 @@ function tinyldDetectAll(text: string): { lang: string; accuracy: number }[] {
 
 const counts = new Int32Array(DETECTED_LANGS.length);
 
+/** A learned English-vs-Dutch call on a post's words: the likelier language and its probability. */
+export type LanguageModel = (tokens: readonly Token[]) => { lang: 'en' | 'nl'; p: number };
+
+/** How sure the learned model must be to decide; below it the post is 'und'. */
+export const MODEL_DECIDES_AT = 0.9;
+
 /**
  * Detects the language of a tokenised post. `tokens` must come from `tokenize(text)`: URLs and
  * @mentions are ignored and hashtags count as their words.
  */
-export function detectLanguage(tokens: readonly Token[], hint?: string): LanguageResult {
+export function detectLanguage(tokens: readonly Token[], hint?: string, model?: LanguageModel): LanguageResult {
   const fromHint = languageFromHint(hint);
   if (fromHint) return { lang: fromHint, confidence: 0.9, source: 'hint' };
 
@@ -123,7 +129,7 @@ export function detectLanguage(tokens: readonly Token[], hint?: string): Languag
   }
   // en is index 1, nl index 0 in DETECTED_LANGS.
   const lean = counts[0] > counts[1] ? 'nl' : counts[1] > counts[0] ? 'en' : undefined;
-  if (words < MIN_WORDS) return { lang: 'und', confidence: 0.1, source: 'short', lean };
+  if (words < MIN_WORDS) return { lang: 'und', confidence: 0.1, source: 'short', lean: lean ?? (words > 0 ? model?.(tokens).lang : undefined) };
 
   let best = 0;
   let second = -1;
@@ -145,7 +151,13 @@ export function detectLanguage(tokens: readonly Token[], hint?: string): Languag
     return { lang: DETECTED_LANGS[best], confidence: 0.5, source: 'stopwords' };
   }
 
-  // Close or thin vote: ask tinyld on the words alone (no URLs, mentions or '#').
+  // Close or thin vote without a French or German function word: the learned model, when there is one.
+  if (model && counts[2] === 0 && counts[3] === 0) {
+    const { lang, p } = model(tokens);
+    if (p < MODEL_DECIDES_AT) return { lang: 'und', confidence: 0.2, source: 'model', lean: lean ?? lang };
+    return { lang, confidence: round2(p * Math.min(1, 0.5 + words / 16)), source: 'model' };
+  }
+  // Otherwise ask tinyld on the words alone (no URLs, mentions or '#').
   let clean = '';
   for (const t of tokens) {
     if (t.kind === 'word') clean += clean ? ` ${t.text}` : t.text;

@@ -14,6 +14,9 @@ export interface SentimentHit {
   surface: string;
   /** Contribution after all rules (AFINN scale). */
   value: number;
+  /** Token range the hit covers (a negator included), for explanations. */
+  first: number;
+  last: number;
 }
 
 export interface SentimentResult {
@@ -67,7 +70,7 @@ const UPPERCASE_WORD_RE = /^[\p{Lu}\p{M}'’-]{2,}$/u;
 /** English "like" is a verb of liking only after these; otherwise it is a preposition or filler. */
 const LIKE_CONTEXT = new Set([
   'i', 'we', 'you', 'they', 'u', 'people', 'really', 'totally', 'definitely', 'also', 'just', 'still', 'do', 'does',
-  'did', "don't", 'dont', "didn't", 'didnt', "doesn't", 'doesnt', 'truly', 'so', 'much',
+  'did', "don't", 'dont', "didn't", 'didnt', "doesn't", 'doesnt', 'truly', 'so', 'much', 'not', 'never',
 ]);
 
 /** A neutral, low-confidence result for languages without a lexicon. */
@@ -119,12 +122,13 @@ export function scoreSentiment(text: string, tokens: readonly Token[], lang: Rul
   let clauseWeight = 1;
   let negLeft = 0; // words still inside the current negation's scope
   let negStart = 0; // where the negator starts, to quote "not good" as evidence
+  let negToken = 0;
   let degree = 1;
   let degreeLeft = 0;
 
-  const add = (value: number, surface: string) => {
+  const add = (value: number, surface: string, first: number, last = first) => {
     sum += value;
-    hits.push({ surface, value });
+    hits.push({ surface, value, first, last });
   };
 
   for (let i = 0; i < tokens.length; i++) {
@@ -138,17 +142,17 @@ export function scoreSentiment(text: string, tokens: readonly Token[], lang: Rul
         continue;
       case 'emoji': {
         const v = EMOJI_VALENCE[t.norm];
-        if (v) add(v * clauseWeight, t.text);
+        if (v) add(v * clauseWeight, t.text, i);
         continue;
       }
       case 'emoticon': {
         const v = emoticonValence(t.text);
-        if (v) add(v * clauseWeight, t.text);
+        if (v) add(v * clauseWeight, t.text, i);
         continue;
       }
       case 'hashtag': {
         const v = lex.lookup(t.norm);
-        if (v) add(v * P.hashtag * clauseWeight, t.text);
+        if (v) add(v * P.hashtag * clauseWeight, t.text, i);
         continue;
       }
       case 'url':
@@ -181,6 +185,7 @@ export function scoreSentiment(text: string, tokens: readonly Token[], lang: Rul
     } else if (rules.negators.has(w) || (lang === 'en' && isEnglishNegation(w))) {
       negLeft = NEGATION_SCOPE;
       negStart = t.start;
+      negToken = i;
       continue;
     } else {
       const d = rules.degree.get(w);
@@ -215,13 +220,15 @@ export function scoreSentiment(text: string, tokens: readonly Token[], lang: Rul
     if (capsMatter && UPPERCASE_WORD_RE.test(t.text)) v *= P.caps;
     if (t.elongated) v *= P.elongation;
     let from = t.start;
+    let first = i;
     if (negLeft > 0) {
       // A negator turns the first sentiment word in its reach ("not very good", "geen goede service").
       v *= v > 0 ? P.negatePositive : P.negateNegative;
       from = negStart;
+      first = negToken;
       negLeft = 0;
     }
-    add(v * clauseWeight, text.slice(from, tokens[last].end));
+    add(v * clauseWeight, text.slice(from, tokens[last].end), first, last);
     degreeLeft = 0;
     i = last;
   }

@@ -22,7 +22,8 @@ export interface Token {
 }
 
 // Alternatives in priority order; each one is a capture group so the kind is known without re-testing.
-const URL_SRC = String.raw`(?:https?:\/\/|www\.)[^\s]*[^\s.,!?;:)\]}"'’”»]`;
+// Schemes in any case (HTTPS://, WWW.); a truncation mark ("…") ends the link.
+const URL_SRC = String.raw`(?:[hH][tT][tT][pP][sS]?:\/\/|[wW][wW][wW]\.)[^\s…]*[^\s.,!?;:)\]}"'’”»…]`;
 const MENTION_SRC = String.raw`(?<![\p{L}\p{N}_])@[\p{L}\p{N}_]+`;
 const HASHTAG_SRC = String.raw`(?<![\p{L}\p{N}_&])#[\p{L}\p{N}_]*\p{L}[\p{L}\p{M}\p{N}_]*`;
 // Western emoticons (eyes, optional nose, one repeated mouth), reversed ones, hearts and a few kaomoji.

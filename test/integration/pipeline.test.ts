@@ -107,6 +107,11 @@ describe('pipeline on real Redis and the MongoDB-compatible server', () => {
     expect(athlete.severity).toBe('critical');
     expect(athlete.reason).toMatch(/@femkesprint \(312,400 followers, verified\)/);
     expect(athlete.reason).toMatch(/impact [\d.]+ = negativity [\d.]+ × reach [\d.]+/);
+    // The reason quotes the words the judgement rests on, exactly as the athlete wrote them.
+    expect(athlete.reason).toMatch(/negative: '[^']+'/);
+    const quotedWords = [...String(athlete.reason).matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    expect(quotedWords.length).toBeGreaterThan(0);
+    for (const w of quotedWords) expect(ATHLETE.text).toContain(w);
     // The cheerful and neutral posts raise nothing.
     expect(alerts.map((a: any) => a.post.postId)).not.toContain(POSTS[0].postId);
     expect(alerts.map((a: any) => a.post.postId)).not.toContain(POSTS[5].postId);
