@@ -1,5 +1,6 @@
 /**
  * npm run eval [-- --sets en-airline,nl-bolcom] [--data DIR] [--out DIR]
+ * npm run eval -- --speed      (throughput only: rules alone and the shipped judgement, 3 rounds)
  *
  * Prints one table: for each dev set, the learned judgement's figures from 5-fold cross-validation
  * (each fold's model trained by the shipped recipe without that fold; en-semeval-val, never
@@ -146,8 +147,20 @@ export function throughput(analyzer: Analyzer, texts: readonly string[], minMs =
 
 const f3 = (x: number) => x.toFixed(3);
 
+/** Throughput only, interleaved rounds so a noisy neighbour hurts both sides alike. */
+function speedOnly(dataDir: string): void {
+  const texts = DEV_SETS.flatMap((meta) => loadDevSet(meta.name, dataDir).rows.map((r) => r.text));
+  const shipped = shippedAnalyzer();
+  for (let round = 1; round <= 3; round++) {
+    const rules = throughput(rulesOnly, texts);
+    const learned = throughput(shipped, texts);
+    console.log(`round ${round}: rules alone ${rules.toFixed(0)} posts/s, repwatch ${learned.toFixed(0)} posts/s (ratio ${(learned / rules).toFixed(2)}) over ${texts.length} posts, no language hint`);
+  }
+}
+
 function main(): void {
   const dataDir = option('--data') ?? devDataDir();
+  if (process.argv.includes('--speed')) return speedOnly(dataDir);
   const only = option('--sets')?.split(',');
   const outDir = option('--out') ?? path.join(PROJECT_ROOT, '.local', 'eval');
   mkdirSync(outDir, { recursive: true });

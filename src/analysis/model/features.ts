@@ -146,7 +146,7 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
   const b = scratch.reset((1 << spec.bits) - 1);
 
   let negLeft = 0;
-  let prevNorm: string | undefined; // last content token, for bigrams
+  let prevHash = -1; // bigram hash begun with the last content token, or -1 after a boundary
   let prevIndex = -1;
   let caps = 0;
   let elongated = 0;
@@ -162,7 +162,7 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
     switch (t.kind) {
       case 'punct':
         negLeft = 0;
-        prevNorm = undefined;
+        prevHash = -1;
         for (let c = 0; c < t.text.length; c++) {
           const ch = t.text.charCodeAt(c);
           if (ch === 33) exclamations++;
@@ -205,8 +205,8 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
       }
     }
     if (spec.bigrams && norm !== undefined) {
-      if (prevNorm !== undefined) b.add(hashOn(hash(TAG_BIGRAM, prevNorm), norm), prevIndex, i - prevIndex + 1);
-      prevNorm = norm;
+      if (prevHash >= 0) b.add(hashOn(prevHash, norm), prevIndex, i - prevIndex + 1);
+      prevHash = hash(TAG_BIGRAM, norm);
       prevIndex = i;
     }
   }

@@ -177,19 +177,22 @@ export function languageModelOf(model: LinearModel): LanguageModel {
 /** A TextModel over a set of linear models. Languages or tasks without a model keep the rules' verdict. */
 export function createLearnedModel(models: ModelSet): TextModel {
   const languageModel = models['language-any'];
+  const { 'sentiment-en': sentimentEn, 'sentiment-nl': sentimentNl, 'complaint-en': complaintEn, 'complaint-nl': complaintNl } = models;
+  const keys = new Map<LinearModel, string>();
+  for (const m of Object.values(models)) if (m) keys.set(m, specKey(m.spec));
   return {
     language: languageModel ? languageModelOf(languageModel) : undefined,
     judge(ctx: AnalysisContext): TextModelVerdict | undefined {
       const lang = ctx.ruleLang;
       if (!lang) return undefined;
       const verdict: TextModelVerdict = {};
-      const sentimentModel = models[`sentiment-${lang}`];
-      const complaintModel = models[`complaint-${lang}`];
+      const sentimentModel = lang === 'en' ? sentimentEn : sentimentNl;
+      const complaintModel = lang === 'en' ? complaintEn : complaintNl;
       // Both models of a language share one feature spec in practice; extract once when they do.
       let features: FeatureVector | undefined;
       let featuresKey: string | undefined;
       const featuresFor = (m: LinearModel) => {
-        const key = specKey(m.spec);
+        const key = keys.get(m)!;
         if (!features || featuresKey !== key) {
           features = extractFeatures(ctx, m.spec);
           featuresKey = key;
