@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { analyze } from '../src/analysis';
 import { loadConfig } from '../src/config/load';
 import { mentionKey } from '../src/domain/mention';
-import { evaluatePost } from '../src/domain/policy';
+import { applySignal, evaluatePost } from '../src/domain/policy';
 import { createLogger } from '../src/logger';
 import { redisSequence } from '../src/store/sequence';
 import { Store, insertNew } from '../src/store/store';
@@ -124,8 +124,10 @@ async function main(): Promise<void> {
         const m = job.data;
         const [j] = analyze([{ text: m.text, langHint: m.langHint }]);
         await insertNew(perStore.models.Mention.collection, [{ _id: mentionKey(m), ...m, judgement: j, ingestedAt: new Date() }]);
-        const alert = evaluatePost(brandRef, m, j, Date.now(), Date.now());
-        if (alert) await perStore.raiseAlerts([alert]);
+        const signal = evaluatePost(brandRef, m, j, { topic: 'general', ingestedAt: Date.now() });
+        if (!signal) return;
+        const { alert } = applySignal(brandRef, undefined, signal.fingerprint, signal, true, Date.now());
+        await perStore.appendEvents([{ type: 'alert.triggered', alert, at: alert.createdAt }]);
       },
       { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: perPrefix, concurrency: 16 },
     );

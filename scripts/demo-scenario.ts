@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../src/paths';
 export type ReplayPost = Mention & { scenario: string };
 
 /** mulberry32: a small seeded PRNG, so the scenario is the same on every machine. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -180,6 +180,10 @@ export function generateScenario({ seed, posts, start, hours }: ScenarioOptions)
   // An opportunity: a presenter with 150,000 followers praising Volta Bank.
   add(t0 + 11 * 3_600_000, 'Shout-out to @voltabank: lost my card abroad and support had a new one sorted within the hour. Brilliant service!', BRANDS.bank, 'en', 'opportunity',
     { id: 'u-mila', handle: 'milapresents', followers: 151_800, verified: true }, { engagement: { likes: 1_900, reposts: 210, replies: 75, quotes: 12 } });
+  // The complaint paradox: a customer whose lost parcel was handled thanks SnelPost in the evening.
+  const jan = { id: 'u-jan', handle: 'jan_devries', name: 'Jan de Vries', followers: 2_400, verified: false };
+  add(t0 + 3 * 3_600_000 + 20 * 60_000, '@snelpost mijn pakket is al een week kwijt en niemand reageert. Waardeloos!', BRANDS.post, 'nl', 'recovery', jan);
+  add(t0 + 13 * 3_600_000, 'Bedankt @snelpost, pakket is toch nog netjes aangekomen en jullie belden zelf even. Top service!', BRANDS.post, 'nl', 'recovery', jan);
   // Short emoji-only posts carry X's 'und'.
   for (let i = 0; i < 10; i++) add(t0 + Math.floor(rand() * span), `${pick(['👍', '😍', '🙄', '😂'])} @${pick(Object.values(BRANDS)).handle}`, pick(Object.values(BRANDS)), 'nl', 'chatter', user(), { langHint: 'und' });
 

@@ -1,7 +1,10 @@
 /**
  * `npm run demo`: brings up the local services, replays a simulated day of posts about three
- * fictional brands through the whole pipeline, delivers alerts to a local webhook receiver that
- * verifies every signature (and to Slack when configured), and ends with a summary.
+ * fictional brands through the whole pipeline on a clock that runs a day in a minute, delivers
+ * alerts to a local webhook receiver that verifies every signature (and to Slack when
+ * configured), plays a comms team that acknowledges and resolves what it sees (and misses the
+ * athlete, who is escalated to a local PagerDuty stand-in), and ends with a summary: the storm,
+ * grouped alerts, the escalation and a recovered customer, each with its reason.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -12,9 +15,32 @@ import type { Alert } from '../src/domain/alert';
 import { SEVERITIES } from '../src/config/schema';
 import { createLogger } from '../src/logger';
 import { PROJECT_ROOT } from '../src/paths';
+import { buildReport, formatReport } from '../src/domain/report';
 import { Store } from '../src/store/store';
-import { startRepwatch } from '../workers/app';
+import { startRepwatch, type Repwatch } from '../workers/app';
+import { PagerDutyStandIn } from './pagerduty-standin';
 import { WebhookReceiver, newWebhookSecret } from './webhook-receiver';
+
+/** The demo's clock runs a day in a minute, from the scenario's first hour. */
+const CLOCK_RATE = 1440;
+const SCENARIO_START = Date.parse('2026-03-10T06:00:00Z');
+const MIN = 60_000;
+
+/**
+ * The comms team, played by the demo: it acknowledges what is not critical after 20 minutes and
+ * resolves what it acknowledged an hour later. It misses the critical ones for half an hour,
+ * which is how the athlete's complaint reaches on-call.
+ */
+async function playCommsTeam(app: Repwatch, now: number): Promise<void> {
+  for (const alert of await app.store.listAlerts({ status: 'triggered' })) {
+    const age = now - Date.parse(alert.createdAt);
+    if (alert.stormId || alert.kind === 'opportunity') continue;
+    if (age >= (alert.severity === 'critical' ? 30 : 20) * MIN) await app.alerts.acknowledge(alert.id, 'comms@demo').catch(() => undefined);
+  }
+  for (const alert of await app.store.listAlerts({ status: 'acknowledged' })) {
+    if (now - Date.parse(alert.acknowledgedAt!) >= 60 * MIN) await app.alerts.resolve(alert.id, 'comms@demo').catch(() => undefined);
+  }
+}
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -38,9 +64,13 @@ async function main(): Promise<number> {
   const receiver = new WebhookReceiver(secret);
   const hookUrl = await receiver.start();
   out(`local webhook receiver (verifies Standard Webhooks signatures): ${hookUrl}`);
+  const pagerduty = new PagerDutyStandIn();
+  const pagerDutyUrl = await pagerduty.start();
+  out(`local PagerDuty stand-in (Events API v2): ${pagerDutyUrl}`);
 
   const configDir = path.join(PROJECT_ROOT, 'config', 'demo');
-  const { config, secrets } = loadConfig({ dir: configDir, env: { ...process.env, DEMO_WEBHOOK_URL: hookUrl, DEMO_WEBHOOK_SECRET: secret } });
+  const env = { ...process.env, DEMO_WEBHOOK_URL: hookUrl, DEMO_WEBHOOK_SECRET: secret, DEMO_PAGERDUTY_URL: pagerDutyUrl, DEMO_PAGERDUTY_KEY: 'DEMOKEYDEMOKEYDEMOKEYDEMOKEY0001' };
+  const { config, secrets } = loadConfig({ dir: configDir, env });
   const slack = config.receivers.filter((r) => r.type === 'slack').map((r) => r.id);
   out(slack.length ? `Slack: alerts also go to ${slack.join(', ')}` : 'Slack: off (set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL, to send alerts there too)');
 
@@ -55,7 +85,9 @@ async function main(): Promise<number> {
   const previous = await Store.connect({ uri: mongoUri, dbName });
   await previous.conn.dropDatabase();
   await previous.close();
-  const app = await startRepwatch({ config, secrets, logger, redisUrl, mongoUri, dbName, queuePrefix: prefix });
+  const realStart = Date.now();
+  const now = () => SCENARIO_START + (Date.now() - realStart) * CLOCK_RATE;
+  const app = await startRepwatch({ config, secrets, logger, redisUrl, mongoUri, dbName, queuePrefix: prefix, now, clockRate: CLOCK_RATE });
 
   const totals = { posts: 0, stored: 0, alerts: 0 };
   app.workers.ingest?.on('completed', (_job, r) => {
@@ -69,7 +101,8 @@ async function main(): Promise<number> {
     return cursors.every((c) => c && JSON.parse(c).done);
   };
   const drained = async () => {
-    const counts = await Promise.all(Object.values(app.queues).filter((q) => q !== app.queues.poll).map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+    // Delayed jobs are left out: grouped updates and SLA timers of alerts handled meanwhile may wait.
+    const counts = await Promise.all(Object.values(app.queues).filter((q) => q !== app.queues.poll).map((q) => q.getJobCounts('waiting', 'active', 'prioritized')));
     return counts.every((c) => Object.values(c).every((n) => n === 0));
   };
 
@@ -87,34 +120,74 @@ async function main(): Promise<number> {
   let done = false;
   while (!done && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
+    await playCommsTeam(app, now());
     progress();
     done = (await allReplayed()) && (await drained());
   }
   progress(true);
 
   // Summary, read back from the store: what an operator would see.
-  const { Mention, Alert, Delivery } = app.store.models;
+  const { Mention, Delivery } = app.store.models;
   const stored = await Mention.countDocuments({});
-  const alerts = (await Alert.find({}).lean()) as unknown as Alert[];
+  const alerts = await app.store.listAlerts({});
+  const cases = await app.store.listCases();
   const deliveries = (await Delivery.find({}).lean()) as any[];
+  const quote = (t: string) => `"${t.length > 140 ? `${t.slice(0, 139)}…` : t}"`;
   out('');
   out(`Posts processed: ${fmt(totals.posts)} (${fmt(stored)} stored)`);
-  out(`Alerts by severity: ${SEVERITIES.map((s) => `${s} ${alerts.filter((a) => a.severity === s).length}`).join(', ')}`);
+  out(`Alerts: ${fmt(alerts.length)} (${SEVERITIES.map((s) => `${s} ${alerts.filter((a) => a.severity === s).length}`).join(', ')}); by kind: ${['complaint', 'negative-post', 'storm', 'opportunity'].map((k) => `${k} ${alerts.filter((a) => a.kind === k).length}`).join(', ')}`);
+  const posts = alerts.filter((a) => a.kind !== 'storm').reduce((n, a) => n + a.count, 0);
+  const grouped = alerts.filter((a) => a.stormId);
+  out(`Grouping: ${fmt(posts)} alerting posts became ${fmt(alerts.filter((a) => a.kind !== 'storm').length)} alerts (same post, thread, or author and topic); ${fmt(grouped.length)} of them joined a storm instead of paging on their own`);
+
+  out('');
+  out('Storms:');
+  for (const storm of alerts.filter((a) => a.kind === 'storm')) {
+    out(`  [${storm.severity}] ${storm.title}`);
+    out(`     why: ${storm.reason}`);
+    const top = storm.storm?.topPosts[0];
+    if (top) out(`     top post: @${top.handle} (${fmt(top.followers)} followers) ${quote(top.text)}`);
+  }
+  if (!alerts.some((a) => a.kind === 'storm')) out('  none');
+
+  out('');
+  out('Escalations to on-call (critical, not acknowledged within the SLA):');
+  for (const a of alerts.filter((x) => x.escalatedAt)) {
+    const paged = pagerduty.events.filter((e) => e.dedupKey === a.fingerprint).map((e) => e.action);
+    const late = Math.round((Date.parse(a.escalatedAt!) - Date.parse(a.createdAt)) / 1000);
+    out(`  ${a.title}`);
+    out(`     ${quote(a.post.text)}`);
+    out(`     why: ${a.reason}`);
+    out(`     escalated ${Math.floor(late / 60)}m ${late % 60}s after it was raised; PagerDuty received: ${paged.join(' → ') || 'nothing yet'}; now ${a.status}${a.acknowledgedBy ? ` (acknowledged by ${a.acknowledgedBy})` : ''}`);
+  }
+  if (!alerts.some((a) => a.escalatedAt)) out('  none');
+
+  out('');
+  out('Recovery (customers followed after their complaint was resolved):');
+  for (const c of cases.filter((x) => x.recovery && x.recovery.state !== 'watching')) {
+    out(`  case ${c.id}: @${c.handles.join(', @')} ${c.recovery!.state}: ${c.recovery!.because ?? ''}`);
+  }
+  const watching = cases.filter((x) => x.recovery?.state === 'watching').length;
+  out(`  ${watching} resolved case(s) still watched (a 7-day window)`);
+
   out('');
   out('Top alerts:');
-  const top = [...alerts].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.impact.score - a.impact.score).slice(0, 5);
+  const top = alerts.filter((a) => a.kind !== 'storm' && !a.stormId).sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.impact.score - a.impact.score).slice(0, 4);
   top.forEach((a, i) => {
     out(`  ${i + 1}. [${a.severity}] ${a.title}`);
-    out(`     "${a.post.text.length > 140 ? `${a.post.text.slice(0, 139)}…` : a.post.text}"`);
+    out(`     ${quote(a.post.text)}`);
     out(`     why: ${a.reason}`);
   });
+
+  out('');
+  out(formatReport(buildReport(alerts, cases)));
   out('');
   const sent = deliveries.filter((d) => d.status === 'sent');
   const byReceiver = new Map<string, number>();
   for (const d of sent) byReceiver.set(d.receiverId, (byReceiver.get(d.receiverId) ?? 0) + 1);
   out(`Deliveries made: ${fmt(sent.length)} (${[...byReceiver].map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}); failed: ${deliveries.filter((d) => d.status === 'failed').length}`);
   out(`Webhooks received by the local receiver: ${receiver.received.length}, signatures verified: ${receiver.received.filter((r) => r.verified).length}, duplicates: ${receiver.duplicates.length}`);
-  const athlete = alerts.find((a) => a.post.author.followers >= 300_000 && a.post.author.followers < 320_000);
+  const athlete = alerts.find((a) => a.post.author.followers >= 300_000 && a.post.author.followers < 320_000 && a.kind !== 'storm');
   if (athlete) {
     const hook = receiver.received.find((r) => r.body?.data?.alert?.id === athlete.id);
     out(`The athlete's complaint: ${athlete.severity}, delivered to the webhook receiver ${hook ? (hook.verified ? 'with a valid signature' : 'with an INVALID signature') : 'NOT YET'}`);
@@ -123,6 +196,7 @@ async function main(): Promise<number> {
 
   await app.close();
   await receiver.stop();
+  await pagerduty.stop();
   await redis.quit();
   return done ? 0 : 1;
 }

@@ -8,14 +8,18 @@ import { deliverEvent, type DeliverOutcome } from '../src/services/deliver';
 import { ingestPage, type IngestOutcome } from '../src/services/ingest';
 import { pollSource, type PollOutcome } from '../src/services/poll';
 import type { Dispatch } from '../src/services/ports';
+import type { Alert } from '../src/domain/alert';
+import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert } from '../src/services/lifecycle';
+import { recheckEngagement, type RecheckOutcome } from '../src/services/recheck';
+import { Locks } from '../src/store/lock';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
 import { Store } from '../src/store/store';
 import { backoffFor, parseJob, runJob } from './adapters';
-import { QUEUES, deliverJobSchema, ingestJobSchema, jobIds, pollJobSchema } from './queues';
+import { QUEUES, deliverJobSchema, ingestJobSchema, jobIds, pollJobSchema, recheckJobSchema, slaJobSchema } from './queues';
 
-export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver';
-export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver'];
+export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver' | 'sla';
+export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver', 'sla'];
 
 export interface StartOptions {
   config: Config;
@@ -30,12 +34,30 @@ export interface StartOptions {
   /** Which parts run in this process; default all. `schedule` must run in one process only. */
   roles?: readonly Role[];
   now?: () => number;
+  /**
+   * How fast the clock runs against real time (a replayed day at 1440× in the demo): SLA and
+   * grouping delays on the service clock are divided by it before they become queue delays.
+   */
+  clockRate?: number;
 }
 
 export interface Repwatch {
   store: Store;
-  queues: { poll: Queue; ingest: Queue; deliver: Queue };
-  workers: { poll?: Worker<unknown, PollOutcome>; ingest?: Worker<unknown, IngestOutcome>; deliver?: Worker<unknown, DeliverOutcome> };
+  queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue };
+  workers: {
+    poll?: Worker<unknown, PollOutcome>;
+    ingest?: Worker<unknown, IngestOutcome>;
+    deliver?: Worker<unknown, DeliverOutcome>;
+    sla?: Worker<unknown, boolean>;
+    recheck?: Worker<unknown, RecheckOutcome>;
+  };
+  /** Acknowledge and resolve alerts (the CLI and, later, the HTTP API and Slack buttons use these). */
+  alerts: {
+    acknowledge(alertId: string, by: string): Promise<Alert>;
+    resolve(alertId: string, by: string): Promise<Alert>;
+    /** Escalates every overdue alert now (the SLA timers do this one by one). */
+    escalateOverdue(): Promise<string[]>;
+  };
   redis: Redis;
   prefix: string;
   /** Stops taking jobs, waits for running ones, closes connections. Safe to call twice. */
@@ -60,11 +82,16 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`) });
   const notifiers = createNotifiers(config.receivers, secrets);
   const sourceState = new SourceState(redis, prefix);
+  const locks = new Locks(redis, prefix);
+  const rate = options.clockRate ?? 1;
+  const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
 
   const queues = {
     poll: new Queue(QUEUES.poll, { connection, prefix }),
     ingest: new Queue(QUEUES.ingest, { connection, prefix }),
     deliver: new Queue(QUEUES.deliver, { connection, prefix }),
+    sla: new Queue(QUEUES.sla, { connection, prefix }),
+    recheck: new Queue(QUEUES.recheck, { connection, prefix }),
   };
   const delivery = config.settings.delivery;
 
@@ -88,12 +115,25 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await queues.deliver.addBulk(
         requests.map((r) => ({
           name: 'deliver',
-          data: r,
-          opts: { ...KEEP, jobId: jobIds.deliver(r.eventId, r.receiverId), attempts: delivery.attempts, backoff: { type: 'repwatch', delay: delivery.backoff } },
+          data: { eventId: r.eventId, receiverId: r.receiverId, ...(r.coalesce ? { latestOf: r.coalesce.alertId } : {}) },
+          opts: {
+            ...KEEP,
+            jobId: r.coalesce ? jobIds.notify(r.coalesce.alertId, r.receiverId, r.coalesce.slot) : jobIds.deliver(r.eventId, r.receiverId),
+            delay: realDelay(r.delayMs ?? 0),
+            attempts: delivery.attempts,
+            backoff: { type: 'repwatch', delay: delivery.backoff },
+          },
         })),
       );
     },
+    async recheck(request, at) {
+      await queues.recheck.add('recheck', request, { ...KEEP, jobId: jobIds.recheck(request.postKey, request.round), delay: realDelay(at - now()), attempts: 3, backoff: { type: 'repwatch', delay: 5000 } });
+    },
+    async slaTimer(alertId, deadline) {
+      await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: 5, backoff: { type: 'repwatch', delay: 1000 } });
+    },
   };
+  const lifecycleDeps = { config, store, dispatch, locks, now, logger };
 
   const workers: Repwatch['workers'] = {};
   const common = { connection, prefix, autorun: true } as const;
@@ -110,7 +150,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   if (roles.has('ingest')) {
     workers.ingest = new Worker(
       QUEUES.ingest,
-      (job) => runJob(() => ingestPage({ config, store, dispatch, now, logger }, parseJob(ingestJobSchema, job))),
+      (job) => runJob(() => ingestPage({ config, store, dispatch, locks, now, logger }, parseJob(ingestJobSchema, job))),
       { ...common, concurrency: config.settings.ingestConcurrency, settings: { backoffStrategy: backoffFor(1000) } },
     );
   }
@@ -118,11 +158,26 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     workers.deliver = new Worker(
       QUEUES.deliver,
       (job) => runJob(() => {
-        const { eventId, receiverId } = parseJob(deliverJobSchema, job);
+        const { eventId, receiverId, latestOf } = parseJob(deliverJobSchema, job);
         const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        return deliverEvent({ store, notifiers, now, logger }, eventId, receiverId, finalAttempt);
+        return deliverEvent({ store, notifiers, now, logger }, eventId, receiverId, finalAttempt, latestOf);
       }),
       { ...common, concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
+    );
+  }
+  if (roles.has('poll')) {
+    // Rechecks call the platforms, so they run where polls run.
+    workers.recheck = new Worker(
+      QUEUES.recheck,
+      (job) => runJob(() => recheckEngagement({ config, secrets, store, sourceState, dispatch, locks, now, logger }, parseJob(recheckJobSchema, job))),
+      { ...common, concurrency: 2, settings: { backoffStrategy: backoffFor(5000) } },
+    );
+  }
+  if (roles.has('sla')) {
+    workers.sla = new Worker(
+      QUEUES.sla,
+      (job) => runJob(() => escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId)),
+      { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
     );
   }
   for (const [name, worker] of Object.entries(workers)) {
@@ -137,6 +192,11 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     store,
     queues,
     workers,
+    alerts: {
+      acknowledge: async (id, by) => (await acknowledgeAlert(lifecycleDeps, id, by)).alert,
+      resolve: async (id, by) => (await resolveAlert(lifecycleDeps, id, by)).alert,
+      escalateOverdue: () => escalateOverdue(lifecycleDeps),
+    },
     redis,
     prefix,
     close() {

@@ -5,6 +5,8 @@ import type { AnalysisInput } from '../analysis/judgement';
 import { loadConfig, type LoadedConfig } from '../config/load';
 import { isRepwatchError } from '../domain/errors';
 import { createLogger } from '../logger';
+import { durationSchema } from '../config/schema';
+import { buildReport, formatReport } from '../domain/report';
 
 const USAGE = `usage: repwatch <command> [options]
 
@@ -14,6 +16,14 @@ commands:
                              run the workers (REDIS_URL and MONGODB_URI from the environment)
   config check [--config DIR]
                              validate the configuration and list every problem
+  alerts list [--brand ID] [--status triggered|acknowledged|resolved] [--limit N]
+                             the newest alerts, one line each
+  alerts ack ID [--by NAME]  acknowledge an alert (and its case); NAME defaults to $USER
+  alerts resolve ID [--by NAME]
+                             resolve an alert; its case is then watched for recovery
+  report [--brand ID] [--since 7d]
+                             per brand: alerts by kind and severity, time to acknowledge and to
+                             resolve (median, p90), escalations and the recovery rate
 
 The config folder defaults to ./config (REPWATCH_CONFIG). Secrets come from environment variables
 named in the config. Exit codes: 0 ok, 1 failure, 2 bad usage or invalid input/config.`;
@@ -49,6 +59,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       if (rest[0] === 'check') return configCheck(rest.slice(1));
       break;
+    case 'alerts':
+      if (rest[0] === 'list' || rest[0] === 'ack' || rest[0] === 'resolve') return alertsCommand(rest[0], rest.slice(1));
+      break;
+    case 'report':
+      return reportCommand(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -156,4 +171,70 @@ async function runCommand(args: string[]): Promise<number> {
   });
   await app.close();
   return 0;
+}
+
+/** Connects to Redis and MongoDB without running any worker: for commands that read or change alerts. */
+async function withRepwatch<T>(args: string[], fn: (app: import('../../workers/app').Repwatch, loaded: LoadedConfig) => Promise<T>): Promise<T | number> {
+  const loaded = loadOrReport(configDir(args));
+  if (!loaded) return 2;
+  const mongoUri = process.env.MONGODB_URI;
+  if (!mongoUri) {
+    process.stderr.write('repwatch: MONGODB_URI is not set (for a local FerretDB: eval "$(scripts/services.sh up)")\n');
+    return 2;
+  }
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', secrets: () => loaded.secrets.values(), destination: process.stderr as any, pretty: false });
+  const { startRepwatch } = await import('../../workers/app');
+  const app = await startRepwatch({ ...loaded, logger, redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', mongoUri, roles: [] });
+  try {
+    return await fn(app, loaded);
+  } finally {
+    await app.close();
+  }
+}
+
+async function alertsCommand(verb: 'list' | 'ack' | 'resolve', args: string[]): Promise<number> {
+  const id = verb === 'list' ? undefined : args[0];
+  if (verb !== 'list' && (!id || id.startsWith('--'))) {
+    process.stderr.write(`repwatch: alerts ${verb} needs an alert id (see: repwatch alerts list)\n`);
+    return 2;
+  }
+  try {
+    const result = await withRepwatch(args, async (app) => {
+      if (verb === 'list') {
+        const limit = Number(option(args, '--limit') ?? 20);
+        const alerts = await app.store.listAlerts({ brandId: option(args, '--brand'), status: option(args, '--status'), limit: Number.isFinite(limit) && limit > 0 ? limit : 20 });
+        for (const a of alerts) process.stdout.write(`${a.id}\t${a.status}\t${a.severity}\t${a.kind}\t${a.title}\n`);
+        if (alerts.length === 0) process.stdout.write('no alerts\n');
+        return 0;
+      }
+      const by = option(args, '--by') ?? process.env.REPWATCH_USER ?? process.env.USER ?? '';
+      const alert = verb === 'ack' ? await app.alerts.acknowledge(id!, by) : await app.alerts.resolve(id!, by);
+      process.stdout.write(`${alert.id}: ${alert.status} by ${verb === 'ack' ? alert.acknowledgedBy : alert.resolvedBy}\n`);
+      return 0;
+    });
+    return result;
+  } catch (err) {
+    if (isRepwatchError(err)) {
+      process.stderr.write(`repwatch: ${err.code}: ${err.message}\n`);
+      return err.retryable ? 1 : 2;
+    }
+    throw err;
+  }
+}
+
+async function reportCommand(args: string[]): Promise<number> {
+  const since = option(args, '--since') ?? '30d';
+  const parsed = durationSchema.safeParse(since);
+  if (!parsed.success) {
+    process.stderr.write(`repwatch: --since takes a duration such as 7d or 12h, not "${since}"\n`);
+    return 2;
+  }
+  return withRepwatch(args, async (app) => {
+    const brand = option(args, '--brand');
+    const from = Date.now() - parsed.data;
+    const alerts = await app.store.listAlerts({ brandId: brand, since: from });
+    const cases = await app.store.listCases(brand);
+    process.stdout.write(`${formatReport(buildReport(alerts, cases, { from }))}\n`);
+    return 0;
+  });
 }

@@ -13,6 +13,7 @@ import {
   type ReceiverConfig,
   type Settings,
 } from './schema';
+import { checkRouting, defaultRouting, routingFileSchema, type RoutingConfig } from './routing-schema';
 
 export interface ResolvedBrand extends BrandConfig {
   /** The defaults' policy with this brand's overrides applied. */
@@ -27,6 +28,8 @@ export interface Config {
   /** Receivers that are enabled (an optional receiver whose credential is unset is left out). */
   readonly receivers: readonly ReceiverConfig[];
   readonly disabledReceivers: readonly { id: string; reason: string }[];
+  /** routing.yaml: the routing tree, quiet hours and silences (all receivers by default). */
+  readonly routing: RoutingConfig;
 }
 
 /**
@@ -116,6 +119,7 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
     : path.join(BUILTIN_CONFIG_DIR, 'defaults.yaml');
   const brandsFile = path.join(absDir, 'brands.yaml');
   const receiversFile = path.join(absDir, 'receivers.yaml');
+  const routingFile = path.join(absDir, 'routing.yaml');
 
   if (!existsSync(brandsFile)) problems.push({ file: brandsFile, path: '', message: 'file not found: every deployment lists its brands here' });
 
@@ -164,7 +168,9 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
       const names =
         receiver.type === 'slack'
           ? [receiver.webhookUrlEnv ?? receiver.botTokenEnv!]
-          : [receiver.secretEnv, ...(receiver.urlEnv ? [receiver.urlEnv] : [])];
+          : receiver.type === 'pagerduty'
+            ? [receiver.routingKeyEnv, ...(receiver.urlEnv ? [receiver.urlEnv] : [])]
+            : [receiver.secretEnv, ...(receiver.urlEnv ? [receiver.urlEnv] : [])];
       const missing = names.filter((n) => !needSecret(n));
       if (receiver.type === 'slack' && receiver.channelEnv && !receiver.channel && !env[receiver.channelEnv]) missing.push(receiver.channelEnv);
       if (missing.length === 0)
@@ -176,13 +182,24 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
     });
   }
 
-  if (problems.length > 0 || !settings || !brandsDoc) {
+  // Routing refers to receivers by id: every configured one counts, enabled or not (an optional
+  // receiver whose credential is unset is skipped at delivery, not an error).
+  let routing: RoutingConfig | undefined;
+  const routingDoc = existsSync(routingFile) ? collect(routingFileSchema, readYaml(routingFile, problems) ?? {}, routingFile, problems) : undefined;
+  if (routingDoc && receiversDoc) {
+    for (const p of checkRouting(routingDoc, receiversDoc.receivers.map((r) => r.id))) problems.push({ file: routingFile, ...p });
+    routing = routingDoc;
+  } else if (!existsSync(routingFile)) {
+    routing = defaultRouting((receiversDoc?.receivers ?? []).map((r) => r.id));
+  }
+
+  if (problems.length > 0 || !settings || !brandsDoc || !routing) {
     const list = problems.map((p) => `  - ${path.relative(process.cwd(), p.file) || p.file}${p.path ? ` at ${p.path}` : ''}: ${p.message}`).join('\n');
     throw new RepwatchError('RW_ERR_CONFIG_INVALID', `configuration has ${problems.length} problem(s):\n${list}`, {
       details: { problems },
     });
   }
 
-  const config: Config = deepFreeze({ dir: absDir, settings, brands, receivers, disabledReceivers });
+  const config: Config = deepFreeze({ dir: absDir, settings, brands, receivers, disabledReceivers, routing });
   return { config, secrets: new Secrets(secretEntries) };
 }

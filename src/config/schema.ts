@@ -1,17 +1,20 @@
 import { z } from 'zod';
 
-/** Durations are written as "250ms", "30s", "5m", "2h" or a number of milliseconds. */
-export const durationSchema = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like "500ms", "30s", "5m" or "2h"')
-    .transform((s) => {
-      const [, num, unit] = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s)!;
-      const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
-      return Math.round(Number(num) * factor);
-    }),
-]);
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_HINT = 'a duration like "500ms", "30s", "2m30s", "2h" or "7d", or a number of milliseconds';
+
+/** Durations are written as "250ms", "30s", "2m30s", "2h", "7d" or a number of milliseconds. */
+export const durationSchema = z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((value, ctx) => {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= 0) return value;
+  } else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(value.trim())) {
+    let total = 0;
+    for (const [, num, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(num) * DURATION_UNITS[unit as keyof typeof DURATION_UNITS];
+    return Math.round(total);
+  }
+  ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+  return z.NEVER;
+});
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -39,6 +42,32 @@ export const policySchema = z
       ]),
     /** A complaint counts as negative for alerting even when its sentiment score is mild. */
     complaintsAreNegative: z.boolean().default(true),
+    /** How much an author's followers count on each platform (1 = as on X); unlisted platforms count 1. */
+    platformWeights: z.record(z.string(), z.number().min(0).max(10)).default({}),
+    /** A positive post from an account at least this large is routed as an opportunity. */
+    opportunityFollowers: z.number().int().positive().default(10_000),
+    /** A critical alert nobody acknowledged within this time escalates to on-call. */
+    criticalAckSla: durationSchema.default(150_000),
+    /** High-impact posts are fetched again for engagement after these delays, to project their reach. */
+    engagementRechecks: z.array(durationSchema).max(10).default([300_000, 900_000, 3_600_000]),
+    /** Only posts with at least this impact score (0..1) are rechecked. */
+    recheckMinImpact: z.number().min(0).max(1).default(0.3),
+    /** Posts of one author across platforms, and replies in one conversation, join a case within this window. */
+    caseWindow: durationSchema.default(48 * 3_600_000),
+    /** After a case is resolved, the author's later posts are followed this long to see whether sentiment recovered. */
+    recoveryWindow: durationSchema.default(7 * 86_400_000),
+    /** Storm detection (see src/domain/storms.ts for each setting's meaning). */
+    storms: z
+      .object({
+        bucket: durationSchema.optional(),
+        k: z.number().positive().optional(),
+        minCount: z.number().int().positive().optional(),
+        minShare: z.number().min(0).max(1).optional(),
+        cooldown: durationSchema.optional(),
+        climbBuckets: z.number().int().min(2).max(100).optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 export type PolicyConfig = z.infer<typeof policySchema>;
@@ -87,6 +116,11 @@ export const brandSchema = z
     handles: z.array(z.string().regex(/^@?\w{1,50}$/, 'a handle such as @brand')).default([]),
     languages: z.array(z.string().regex(/^[a-z]{2}$/)).min(1).default(['nl', 'en']),
     sources: z.array(sourceSchema).min(1),
+    /**
+     * Topics to group alerts and storms by: a name and the words that mark a post as being about
+     * it (lower case; "levering" matches "Levering" and "#levering"). Posts matching none are 'general'.
+     */
+    topics: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'), z.array(z.string().min(1)).min(1)).default({}),
     /** Overrides of policy settings for this brand only. */
     policy: policySchema.partial().optional(),
   })
@@ -138,10 +172,29 @@ const webhookReceiverSchema = z
   .strict()
   .refine((r) => (r.url ? 1 : 0) + (r.urlEnv ? 1 : 0) === 1, { message: 'give exactly one of url or urlEnv', path: ['url'] });
 
-export const receiverSchema = z.union([slackReceiverSchema, webhookReceiverSchema]);
+/**
+ * PagerDuty Events API v2: on-call paging. Receives only escalations (a critical alert nobody
+ * acknowledged within its SLA) and the acknowledgements and resolutions of alerts it was paged for.
+ */
+const pagerDutyReceiverSchema = z
+  .object({
+    ...receiverBase,
+    type: z.literal('pagerduty'),
+    /** The integration's 32-character routing key (a secret): the environment variable that holds it. */
+    routingKeyEnv: envName,
+    /** Events API endpoint; the default is PagerDuty's (override for an EU account or a proxy). */
+    url: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com/v2/enqueue'),
+    /** Or: the environment variable that holds the endpoint (a local stand-in, a proxy). */
+    urlEnv: envName.optional(),
+    timeout: durationSchema.default(15_000),
+  })
+  .strict();
+
+export const receiverSchema = z.union([slackReceiverSchema, webhookReceiverSchema, pagerDutyReceiverSchema]);
 export type ReceiverConfig = z.infer<typeof receiverSchema>;
 export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
 export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
+export type PagerDutyReceiverConfig = z.infer<typeof pagerDutyReceiverSchema>;
 
 export const settingsSchema = z
   .object({

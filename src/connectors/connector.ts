@@ -1,7 +1,7 @@
 import type { ResolvedBrand } from '../config/load';
 import type { Secrets } from '../config/load';
 import type { SourceConfig } from '../config/schema';
-import type { Mention } from '../domain/mention';
+import type { Engagement, Mention } from '../domain/mention';
 import type { Logger } from '../logger';
 
 /** A connector's own position in its feed, JSON-serialisable; kept in Redis between polls. */
@@ -41,4 +41,10 @@ export interface PollResult {
 export interface Connector<S extends SourceConfig = SourceConfig> {
   readonly platform: S['platform'];
   poll(ctx: PollContext<S>): Promise<PollResult>;
+  /**
+   * Engagement of posts seen before, for the rechecks that project a post's reach (one call for
+   * up to 100 ids). Posts the platform no longer has are left out of the result. Optional: a
+   * platform without it is simply not rechecked.
+   */
+  engagement?(ctx: PollContext<S>, postIds: string[]): Promise<Map<string, Engagement>>;
 }

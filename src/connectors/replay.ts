@@ -3,15 +3,27 @@ import path from 'node:path';
 import type { ReplaySourceConfig } from '../config/schema';
 import type { ResolvedBrand } from '../config/load';
 import { RepwatchError } from '../domain/errors';
-import { mentionSchema, type Mention } from '../domain/mention';
+import { z } from 'zod';
+import { engagementSchema, mentionSchema, type Engagement, type Mention } from '../domain/mention';
 import type { Connector, PollContext, PollResult } from './connector';
 
-/** A replay line: a Mention, where brandId is optional (then keywords and handles decide). */
-const replayLineSchema = mentionSchema.extend({ brandId: mentionSchema.shape.brandId.optional() }).passthrough();
+/**
+ * A replay line: a Mention, where brandId is optional (then keywords and handles decide), and
+ * optionally how its engagement grows (`engagementLater`, minutes after the post), which is what
+ * rechecks of the post see.
+ */
+const replayLineSchema = mentionSchema
+  .extend({
+    brandId: mentionSchema.shape.brandId.optional(),
+    engagementLater: z.array(engagementSchema.extend({ after: z.number().nonnegative() })).max(50).optional(),
+  })
+  .passthrough();
+
+type ReplayPost = Mention & { brandId?: string; engagementLater?: (Engagement & { after: number })[] };
 
 interface ParsedFile {
   mtimeMs: number;
-  posts: (Mention & { brandId?: string })[];
+  posts: ReplayPost[];
   /** createdAt of the first post, ms: the origin of simulated time. */
   origin: number;
   invalidLines: number[];
@@ -77,14 +89,15 @@ export const replayConnector: Connector<ReplaySourceConfig> = {
     if (offset === 0 && parsed.invalidLines.length) {
       ctx.logger.warn({ file, lines: parsed.invalidLines.slice(0, 20), count: parsed.invalidLines.length, code: 'RW_ERR_INPUT_INVALID' }, 'replay file has invalid lines; they are skipped');
     }
-    const simulatedNow = ctx.source.speed === 'max' ? Infinity : parsed.origin + (ctx.now - startedAt) * ctx.source.speed;
+    const simulatedNow = simulatedNowOf(ctx, parsed, startedAt);
     const mentions: Mention[] = [];
     let i = offset;
     for (; i < parsed.posts.length && mentions.length < ctx.source.pageSize; i++) {
       const post = parsed.posts[i];
       if (Date.parse(post.createdAt) > simulatedNow) break;
       if (post.brandId ? post.brandId !== ctx.brand.id : !matchesBrand(post.text, ctx.brand)) continue;
-      mentions.push({ ...post, brandId: ctx.brand.id });
+      const { engagementLater: _later, ...mention } = post;
+      mentions.push({ ...mention, brandId: ctx.brand.id });
     }
     const more = i < parsed.posts.length;
     return {
@@ -93,6 +106,28 @@ export const replayConnector: Connector<ReplaySourceConfig> = {
       hasMore: more && (mentions.length === ctx.source.pageSize || simulatedNow === Infinity),
     };
   },
+};
+
+function simulatedNowOf(ctx: PollContext<ReplaySourceConfig>, parsed: ParsedFile, startedAt: number): number {
+  return ctx.source.speed === 'max' ? Infinity : parsed.origin + (ctx.now - startedAt) * ctx.source.speed;
+}
+
+/** What a recheck sees: the last `engagementLater` step reached on the replay's clock, else the engagement at posting. */
+export function replayEngagement(post: ReplayPost, simulatedNow: number): Engagement {
+  const age = (simulatedNow - Date.parse(post.createdAt)) / 60_000;
+  const reached = (post.engagementLater ?? []).filter((e) => e.after <= age).sort((a, b) => a.after - b.after);
+  const last = reached[reached.length - 1];
+  return last ? { likes: last.likes, reposts: last.reposts, replies: last.replies, quotes: last.quotes } : post.engagement;
+}
+
+replayConnector.engagement = async (ctx, postIds) => {
+  const parsed = parseFile(path.resolve(ctx.configDir, ctx.source.file));
+  const wanted = new Set(postIds);
+  // Before the replay's first poll there is no replay clock yet: the service clock stands in.
+  const simulatedNow = ctx.cursor?.startedAt !== undefined ? simulatedNowOf(ctx, parsed, Number(ctx.cursor.startedAt)) : ctx.now;
+  const out = new Map<string, Engagement>();
+  for (const post of parsed.posts) if (wanted.has(post.postId)) out.set(post.postId, replayEngagement(post, simulatedNow));
+  return out;
 };
 
 /** Test and benchmark helper: forget cached files. */

@@ -2,7 +2,7 @@ import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi,
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BrandConfig, XSourceConfig } from '../config/schema';
 import { RepwatchError } from '../domain/errors';
-import { mentionSchema, type Mention } from '../domain/mention';
+import { mentionSchema, type Engagement, type Mention } from '../domain/mention';
 import { scrubSecrets } from '../logger';
 import { PLATFORM_CODES, httpError, networkError } from '../notifiers/http';
 import type { Connector, Cursor, PollContext, PollResult } from './connector';
@@ -298,4 +298,35 @@ export const xConnector: Connector<XSourceConfig> = {
     );
     return result;
   },
+};
+
+/**
+ * Engagement of earlier posts: GET /2/tweets (up to 100 ids, public_metrics). Deleted or
+ * protected posts come back in `errors` and are left out. A 429 is thrown as rate limited with
+ * the reset time, so the recheck job waits rather than polls.
+ */
+xConnector.engagement = async (ctx, postIds) => {
+  const token = ctx.secrets.get(ctx.source.bearerTokenEnv);
+  const out = new Map<string, Engagement>();
+  if (postIds.length === 0) return out;
+  if (postIds.length > 100) throw new RepwatchError('RW_ERR_INPUT_INVALID', `X looks up at most 100 posts at once, not ${postIds.length}`);
+  let response: TwitterResponse<unknown>;
+  try {
+    response = await new TwitterApi(token).v2.get<unknown>('tweets', { ids: postIds.join(','), 'tweet.fields': ['public_metrics'] }, { fullResponse: true, timeout: REQUEST_TIMEOUT_MS });
+  } catch (err) {
+    if (err instanceof ApiResponseError && err.code === 429) {
+      const wait = Math.max(0, resumeAtFrom(err.headers, ctx.now) - ctx.now);
+      throw new RepwatchError('RW_ERR_PLATFORM_RATE_LIMITED', `${WHAT} rate limit reached for post lookups`, { retryAfterMs: wait });
+    }
+    throw toRepwatchError(err, ctx.secrets.values());
+  }
+  const body = response.data;
+  if (!isObj(body)) throw malformed('post lookup body is not an object');
+  if (body.data !== undefined && !Array.isArray(body.data)) throw malformed('post lookup data is not an array');
+  for (const t of (body.data ?? []) as unknown[]) {
+    if (!isObj(t) || typeof t.id !== 'string') throw malformed('a looked-up post has no string id');
+    const tm = isObj(t.public_metrics) ? t.public_metrics : {};
+    out.set(t.id, { likes: int(tm.like_count), reposts: int(tm.retweet_count), replies: int(tm.reply_count), quotes: int(tm.quote_count) });
+  }
+  return out;
 };

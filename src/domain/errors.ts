@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   RW_ERR_RECEIVER_REJECTED: { retryable: false, summary: 'a receiver refused the delivery (4xx other than 429, or 410 Gone)' },
   RW_ERR_STORE_UNAVAILABLE: { retryable: true, summary: 'MongoDB or Redis could not be reached' },
   RW_ERR_MODEL_INVALID: { retryable: false, summary: 'a shipped analysis model file is missing, corrupt or from another version; `npm run train` rebuilds it' },
+  RW_ERR_ALERT_STATE: { retryable: false, summary: 'an alert cannot make that change (acknowledging or resolving an alert that is already resolved)' },
   RW_ERR_SERVICES: { retryable: false, summary: 'the local services (Redis, FerretDB) could not be started' },
 } as const;
 

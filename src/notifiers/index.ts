@@ -1,6 +1,7 @@
 import type { Secrets } from '../config/load';
 import type { ReceiverConfig } from '../config/schema';
 import type { Notifier } from './notifier';
+import { createPagerDutyNotifier } from './pagerduty';
 import { createSlackNotifier } from './slack';
 import { createWebhookNotifier } from './webhook';
 
@@ -11,6 +12,8 @@ export function createNotifier(receiver: ReceiverConfig, secrets: Secrets): Noti
       return createSlackNotifier(receiver, secrets);
     case 'webhook':
       return createWebhookNotifier(receiver, secrets);
+    case 'pagerduty':
+      return createPagerDutyNotifier(receiver, secrets);
   }
 }
 

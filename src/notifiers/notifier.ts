@@ -8,6 +8,11 @@ export interface DeliveryReceipt {
   reference?: string;
 }
 
+export interface SendContext {
+  /** A reference an earlier delivery returned (a Slack message ts): reply in that thread. */
+  threadRef?: string;
+}
+
 /**
  * One channel. `send` makes exactly one attempt and never retries by itself: the delivery queue
  * retries with backoff. It throws RepwatchError: RW_ERR_RECEIVER_RATE_LIMITED (with retryAfterMs),
@@ -16,6 +21,6 @@ export interface DeliveryReceipt {
  */
 export interface Notifier {
   readonly receiverId: string;
-  readonly type: 'slack' | 'webhook';
-  send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt>;
+  readonly type: 'slack' | 'webhook' | 'pagerduty';
+  send(event: AlertEvent, logger: Logger, context?: SendContext): Promise<DeliveryReceipt>;
 }

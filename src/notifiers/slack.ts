@@ -6,7 +6,8 @@ import type { AlertEvent, Severity } from '../domain/alert';
 import { RepwatchError } from '../domain/errors';
 import { redactUrl, type Logger } from '../logger';
 import { RECEIVER_CODES, httpError, networkError, parseRetryAfter } from './http';
-import type { DeliveryReceipt, Notifier } from './notifier';
+import { truncate } from './text';
+import type { DeliveryReceipt, Notifier, SendContext } from './notifier';
 
 /** The receiver config has no timeout for Slack; Slack answers fast or not at all. */
 const SLACK_TIMEOUT_MS = 15_000;
@@ -28,17 +29,6 @@ const SEVERITY_EMOJI: Record<Severity, string> = {
 /** Slack's mrkdwn treats &, < and > as control characters: a post saying "<!channel>" must not ping anyone. */
 function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Cuts on code points (never through an emoji's surrogate pair) and marks the cut. */
-function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let out = '';
-  for (const ch of text) {
-    if (out.length + ch.length > max - 1) break;
-    out += ch;
-  }
-  return `${out}…`;
 }
 
 /** Escaped, quoted ("> ") text that stays within `limit` after escaping and quoting. */
@@ -73,6 +63,14 @@ function safeLink(url: string, label: string): string {
 const plain = (text: string) => ({ type: 'plain_text', text, emoji: true });
 const field = (label: string, value: string) => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, FIELD_TEXT_MAX) });
 
+/** How a message names a change of an alert it announced before. */
+const CHANGE_WORDS: Partial<Record<AlertEvent['type'], (e: AlertEvent) => string>> = {
+  'alert.updated': () => 'Update',
+  'alert.escalated': () => 'Escalated to on-call (not acknowledged in time)',
+  'alert.acknowledged': (e) => `Acknowledged by ${e.by ?? 'someone'}`,
+  'alert.resolved': (e) => `Resolved by ${e.by ?? 'someone'}`,
+};
+
 /**
  * The Slack message for one alert event, as Block Kit plus the top-level `text` Slack uses for
  * notifications and for clients that cannot show blocks. Pure: the same event gives the same message.
@@ -83,12 +81,14 @@ export function buildSlackMessage(event: AlertEvent): { text: string; blocks: un
   const emoji = SEVERITY_EMOJI[alert.severity] ?? '⚠️';
 
   const author = [`@${post.author.handle}`, post.author.name ? ` (${post.author.name})` : '', post.author.verified ? ' ✓ verified' : ''].join('');
-  const impact = `*Impact* ${formatScore(alert.impact.score)} = negativity ${formatScore(alert.impact.negativity)} × reach ${formatScore(alert.impact.reach)}`;
+  const i = alert.impact;
+  const impact = `*Impact* ${formatScore(i.score)}: negativity ${formatScore(i.negativity)}, reach ${formatScore(i.reach)}, engagement ${formatScore(i.engagement)}, velocity ${formatScore(i.velocity)}, projected reach ${formatCount(i.projectedReach)}`;
   const whyPrefix = '*Why it fired*\n';
   const why = `${whyPrefix}${truncate(escapeMrkdwn(alert.reason), SECTION_TEXT_MAX - whyPrefix.length - impact.length - 1)}\n${impact}`;
 
+  const change = CHANGE_WORDS[event.type]?.(event);
   const blocks = [
-    { type: 'header', text: plain(truncate(`${emoji} ${alert.title}`, HEADER_MAX)) },
+    { type: 'header', text: plain(truncate(`${emoji} ${change ? `${change}: ` : ''}${alert.title}`, HEADER_MAX)) },
     { type: 'section', text: { type: 'mrkdwn', text: post.text.trim() ? quoteWithin(post.text, SECTION_TEXT_MAX) : '_(no text)_' } },
     {
       type: 'section',
@@ -106,7 +106,13 @@ export function buildSlackMessage(event: AlertEvent): { text: string; blocks: un
       type: 'context',
       elements: [
         { type: 'mrkdwn', text: truncate(safeLink(post.url, `Open the post on ${post.platform}`), SECTION_TEXT_MAX) },
-        { type: 'mrkdwn', text: truncate(`event ${escapeMrkdwn(event.id)} · seq ${event.seq}`, SECTION_TEXT_MAX) },
+        {
+          type: 'mrkdwn',
+          text: truncate(
+            `${alert.caseId ? `case ${escapeMrkdwn(alert.caseId)} · ` : ''}${alert.count > 1 ? `${alert.count} posts · ` : ''}event ${escapeMrkdwn(event.id)} · seq ${event.seq}`,
+            SECTION_TEXT_MAX,
+          ),
+        },
       ],
     },
     {
@@ -118,7 +124,7 @@ export function buildSlackMessage(event: AlertEvent): { text: string; blocks: un
     },
   ];
 
-  const text = truncate(`${emoji} ${escapeMrkdwn(alert.title)}`, FALLBACK_TEXT_MAX);
+  const text = truncate(`${emoji} ${change ? `${change}: ` : ''}${escapeMrkdwn(alert.title)}`, FALLBACK_TEXT_MAX);
   return { text, blocks };
 }
 
@@ -236,12 +242,14 @@ export function createSlackNotifier(config: SlackReceiverConfig, secrets: Secret
   return {
     receiverId: config.id,
     type: 'slack',
-    async send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt> {
+    async send(event: AlertEvent, logger: Logger, context?: SendContext): Promise<DeliveryReceipt> {
       const message = buildSlackMessage(event);
       let ts: string | undefined;
       try {
         const res = await client.chat.postMessage({
           channel,
+          // Later events of the same case reply in the thread its first message started.
+          ...(context?.threadRef ? { thread_ts: context.threadRef } : {}),
           text: message.text,
           blocks: message.blocks as KnownBlock[],
           unfurl_links: false,

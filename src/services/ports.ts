@@ -12,6 +12,22 @@ export interface IngestPage {
 export interface DeliveryRequest {
   eventId: string;
   receiverId: string;
+  /** Wait this long before sending (grouping timers, quiet hours). */
+  delayMs?: number;
+  /**
+   * Triggers and updates of one alert for one receiver due at the same time share one job; it
+   * sends the alert's latest event when it runs.
+   */
+  coalesce?: { alertId: string; slot: number };
+}
+
+export interface RecheckRequest {
+  brandId: string;
+  sourceId: string;
+  /** The stored mention's key (mentionKey). */
+  postKey: string;
+  /** Which of the configured rechecks this is (0 = the first). */
+  round: number;
 }
 
 /**
@@ -23,6 +39,10 @@ export interface Dispatch {
   /** Polls the source again, at once or after `delayMs`. */
   pollAgain(brandId: string, sourceId: string, key: string, delayMs?: number): Promise<void>;
   deliver(requests: DeliveryRequest[]): Promise<void>;
+  /** Checks the alert's acknowledgement SLA at `deadline` (ms since epoch, on the service clock). */
+  slaTimer(alertId: string, deadline: number): Promise<void>;
+  /** Measures a post's engagement again at `at` (ms since epoch, on the service clock). */
+  recheck(request: RecheckRequest, at: number): Promise<void>;
   /** Pages waiting for ingest: polls hold back while this is high (back-pressure). */
   ingestBacklog(): Promise<number>;
 }

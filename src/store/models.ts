@@ -12,13 +12,32 @@ export const mentionSchema = new Schema({ _id: String, platform: String, postId:
 mentionSchema.index({ platform: 1, postId: 1 }, { unique: true });
 mentionSchema.index({ brandId: 1, createdAt: -1 });
 
+/** Alerts by id: the fingerprint, with ~N for the Nth alert of a fingerprint after resolved ones. */
 export const alertSchema = new Schema({ _id: String, fingerprint: String }, { ...opts, collection: 'alerts' });
-alertSchema.index({ fingerprint: 1 }, { unique: true });
+alertSchema.index({ fingerprint: 1, createdAt: 1 }, { unique: true });
 alertSchema.index({ brandId: 1, createdAt: -1 });
+alertSchema.index({ status: 1, slaDeadline: 1 });
+
+/** The current alert of each fingerprint (its `_id`): where a post with that fingerprint goes. */
+export const alertHeadSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_heads' });
+
+/** Which posts an alert has counted (`alertId|postKey`): a retried page never counts a post twice. */
+export const alertMemberSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_members' });
+
+/** Cases: one customer's story across channels (see domain/cases.ts). */
+export const caseSchema = new Schema({ _id: String, brandId: String }, { ...opts, collection: 'cases' });
+caseSchema.index({ brandId: 1, state: 1 });
+
+/** Storm trackers per brand and per brand/topic (see domain/storms.ts). */
+export const stormTrackerSchema = new Schema({ _id: String }, { ...opts, collection: 'storm_trackers' });
+
+/** Per (alert, receiver): when it was first and last notified, for the grouping timers, and its Slack thread. */
+export const notificationLogSchema = new Schema({ _id: String }, { ...opts, collection: 'notification_log' });
 
 /** The append-only alert stream: one document per event, `seq` only grows. */
 export const alertEventSchema = new Schema({ _id: String, seq: Number }, { ...opts, collection: 'alert_events' });
 alertEventSchema.index({ seq: 1 }, { unique: true });
+alertEventSchema.index({ alertId: 1, seq: -1 });
 
 export const counterSchema = new Schema({ _id: String, value: Number }, { ...opts, collection: 'counters' });
 
@@ -35,5 +54,10 @@ export function registerModels(conn: Connection) {
     AlertEvent: conn.model('AlertEvent', alertEventSchema),
     Counter: conn.model('Counter', counterSchema),
     Delivery: conn.model('Delivery', deliverySchema),
+    AlertHead: conn.model('AlertHead', alertHeadSchema),
+    AlertMember: conn.model('AlertMember', alertMemberSchema),
+    Case: conn.model('Case', caseSchema),
+    StormTracker: conn.model('StormTracker', stormTrackerSchema),
+    NotificationLog: conn.model('NotificationLog', notificationLogSchema),
   };
 }

@@ -1,7 +1,10 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import type { Judgement } from '../analysis/judgement';
-import type { Alert, AlertEvent } from '../domain/alert';
+import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
+import type { Case } from '../domain/cases';
+import type { EngagementSample } from '../domain/impact';
+import type { StormTracker } from '../domain/storms';
 import { RepwatchError } from '../domain/errors';
 import type { Mention } from '../domain/mention';
 import { mentionKey } from '../domain/mention';
@@ -13,6 +16,41 @@ export interface StoredMention extends Mention {
   _id: string;
   judgement: Judgement;
   ingestedAt: Date;
+  /** Engagement measured again after the post was first seen (rechecks). */
+  samples?: EngagementSample[];
+}
+
+/** One change to append to the alert stream: the alert as it is after the change. */
+export interface EventInput {
+  type: AlertEventType;
+  alert: Alert;
+  /** ISO 8601. */
+  at: string;
+  by?: string;
+}
+
+/** Deterministic: the same change of the same alert always has the same id (also the webhook-id). */
+export function eventIdOf(change: Pick<EventInput, 'type' | 'alert'>): string {
+  return `${change.alert.id}/v${change.alert.version}/${change.type.split('.')[1]}`;
+}
+
+function eventDoc(c: EventInput, seq: number): AlertEvent & { _id: string } {
+  const id = eventIdOf(c);
+  return { _id: id, id, seq, type: c.type, alertId: c.alert.id, brandId: c.alert.brandId, severity: c.alert.severity, at: c.at, ...(c.by ? { by: c.by } : {}), alert: c.alert };
+}
+
+function withoutId(doc: any): any {
+  const { _id, ...rest } = doc;
+  return rest;
+}
+
+export interface NotificationLogRecord {
+  /** ms since epoch of the first event routed to the receiver. */
+  firstEventAt?: number;
+  lastSentAt?: number;
+  lastSentVersion?: number;
+  /** Slack bot: the ts of the case's first message in this receiver's channel, for threading. */
+  threadRef?: string;
 }
 
 export interface DeliveryRecord {
@@ -94,8 +132,8 @@ export class Store {
     await this.conn.close();
   }
 
-  /** Stores mentions not stored before; returns how many were new. */
-  async storeMentions(items: { mention: Mention; judgement: Judgement; ingestedAt: number }[]): Promise<{ inserted: number; duplicates: number }> {
+  /** Stores mentions not stored before; returns how many were new, and which (by index) were stored already. */
+  async storeMentions(items: { mention: Mention; judgement: Judgement; ingestedAt: number }[]): Promise<{ inserted: number; duplicates: number; existing: Set<number> }> {
     const docs = items.map(({ mention, judgement, ingestedAt }) => ({
       _id: mentionKey(mention),
       ...mention,
@@ -103,7 +141,20 @@ export class Store {
       ingestedAt: new Date(ingestedAt),
     }));
     const existing = await insertNew(this.models.Mention.collection, docs);
-    return { inserted: docs.length - existing.size, duplicates: existing.size };
+    return { inserted: docs.length - existing.size, duplicates: existing.size, existing };
+  }
+
+  async getMention(key: string): Promise<StoredMention | undefined> {
+    const doc = await this.models.Mention.collection.findOne({ _id: key } as any);
+    return doc ? ({ ...doc, _id: String(doc._id) } as unknown as StoredMention) : undefined;
+  }
+
+  /** Records a later measurement of a post's engagement (rechecks), once per measurement time. */
+  async addEngagementSample(key: string, sample: EngagementSample): Promise<EngagementSample[]> {
+    const doc = await this.getMention(key);
+    const samples = [...(doc?.samples ?? []).filter((x) => x.at !== sample.at), sample].sort((a, b) => a.at - b.at);
+    await this.models.Mention.collection.updateOne({ _id: key } as any, { $set: { samples, engagement: sample.engagement } });
+    return samples;
   }
 
   /** Reserves `n` consecutive sequence numbers of the alert stream; returns the first. */
@@ -118,50 +169,152 @@ export class Store {
   }
 
   /**
-   * Records alerts and appends one `alert.triggered` event for each alert not seen before.
-   * Idempotent: an alert whose event exists gets no second one (the unique event id refuses it;
-   * the sequence numbers reserved for it are skipped, so the stream only grows, with gaps).
-   * Returns the events for all given alerts, new or already there, so a retried job still
+   * Appends events to the alert stream. Event ids are deterministic (alert id, version, type),
+   * so a retried job cannot append the same change twice: the unique id refuses it and the
+   * sequence numbers reserved for it are skipped (the stream only grows, with gaps).
+   * Returns every given event as stored (new or already there), so a retried job still
    * enqueues their deliveries (each delivery is sent at most once per receiver anyway).
-   * Three round trips for a page, whatever its number of alerts.
    */
-  async raiseAlerts(alerts: Alert[]): Promise<{ events: AlertEvent[]; newEvents: number }> {
-    if (alerts.length === 0) return { events: [], newEvents: 0 };
-    await insertNew(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, fingerprint: a.id, ...a })));
-    let pending = alerts;
+  async appendEvents(changes: EventInput[]): Promise<{ events: AlertEvent[]; newEvents: number }> {
+    if (changes.length === 0) return { events: [], newEvents: 0 };
+    let pending = changes;
     let newEvents = 0;
     const events: AlertEvent[] = [];
     // A refused insert is either the event already there (a retry: fine) or a sequence number
-    // another writer also got (the counter's $inc is not atomic on every compatible server):
-    // those are given fresh numbers and tried again.
+    // another writer also got (after a lost counter): those get fresh numbers and are tried again.
     for (let round = 0; pending.length > 0; round++) {
       if (round === 10) throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'could not allocate alert-stream sequence numbers after 10 tries');
       const first = await this.reserveSequence(pending.length);
-      const docs = pending.map((a, i) => this.eventDoc(a, first + i));
+      const docs = pending.map((c, i) => eventDoc(c, first + i));
       const refused = await insertNew(this.models.AlertEvent.collection, docs);
       newEvents += docs.length - refused.size;
-      const retry: Alert[] = [];
+      const retry: EventInput[] = [];
       for (const [i, doc] of docs.entries()) {
-        if (refused.has(i) && !(await this.models.AlertEvent.collection.findOne({ _id: doc._id } as any, { projection: { _id: 1 } }))) retry.push(pending[i]);
-        else events.push(Object.fromEntries(Object.entries(doc).filter(([k]) => k !== '_id')) as unknown as AlertEvent);
+        if (!refused.has(i)) {
+          events.push(withoutId(doc));
+          continue;
+        }
+        const stored = await this.models.AlertEvent.collection.findOne({ _id: doc._id } as any);
+        if (stored) events.push(withoutId(stored));
+        else retry.push(pending[i]);
       }
-      // Numbers were handed out twice: move the allocator past the stream's end before retrying.
       if (retry.length) await this.sequence.atLeast(await this.lastSequence());
       pending = retry;
     }
     return { events, newEvents };
   }
 
-  private eventDoc(alert: Alert, seq: number): AlertEvent & { _id: string } {
-    const id = `${alert.id}/triggered`;
-    return { _id: id, id, seq, type: 'alert.triggered', alertId: alert.id, brandId: alert.brandId, severity: alert.severity, at: alert.createdAt, alert };
+  /** Alerts by id (missing ids are left out). */
+  async getAlerts(ids: string[]): Promise<Map<string, Alert>> {
+    return this.getDocs<Alert>(this.models.Alert.collection, ids);
+  }
+
+  async getAlert(id: string): Promise<Alert | undefined> {
+    return (await this.getAlerts([id])).get(id);
+  }
+
+  /** Writes alerts as they are now (insert or replace by id). */
+  async saveAlerts(alerts: Alert[]): Promise<void> {
+    await this.putDocs(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, ...a })));
+  }
+
+  /** The current alert id of each fingerprint. */
+  async alertHeads(fingerprints: string[]): Promise<Map<string, { alertId: string; generation: number }>> {
+    return this.getDocs(this.models.AlertHead.collection, fingerprints);
+  }
+
+  async setAlertHeads(heads: { fingerprint: string; alertId: string; generation: number }[]): Promise<void> {
+    await this.putDocs(this.models.AlertHead.collection, heads.map((h) => ({ _id: h.fingerprint, alertId: h.alertId, generation: h.generation })));
+  }
+
+  /** Which of these `alertId|postKey` memberships are recorded already. */
+  async knownMembers(keys: string[]): Promise<Set<string>> {
+    return new Set((await this.getDocs(this.models.AlertMember.collection, keys)).keys());
+  }
+
+  async addMembers(members: { alertId: string; postKey: string }[]): Promise<void> {
+    await insertNew(this.models.AlertMember.collection, members.map((m) => ({ _id: `${m.alertId}|${m.postKey}`, alertId: m.alertId })));
+  }
+
+  /** Critical alerts whose acknowledgement deadline has passed and that were not escalated yet. */
+  async overdueAlerts(now: number): Promise<Alert[]> {
+    const docs = await this.models.Alert.collection
+      .find({ status: 'triggered', slaDeadline: { $lte: new Date(now).toISOString() } })
+      .toArray();
+    return docs.map((d) => withoutId(d) as unknown as Alert).filter((a) => !a.escalatedAt);
+  }
+
+  /** Alerts, newest first, optionally of one brand, status and time range. */
+  async listAlerts(filter: { brandId?: string; status?: string; kind?: string; since?: number; limit?: number } = {}): Promise<Alert[]> {
+    const q: Record<string, unknown> = {};
+    if (filter.brandId) q.brandId = filter.brandId;
+    if (filter.status) q.status = filter.status;
+    if (filter.kind) q.kind = filter.kind;
+    if (filter.since !== undefined) q.createdAt = { $gte: new Date(filter.since).toISOString() };
+    const docs = await this.models.Alert.collection.find(q).sort({ createdAt: -1 }).limit(filter.limit ?? 0).toArray();
+    return docs.map((d) => withoutId(d) as unknown as Alert);
+  }
+
+  /** The latest event of an alert. */
+  async latestEventOf(alertId: string): Promise<AlertEvent | undefined> {
+    const [doc] = await this.models.AlertEvent.collection.find({ alertId }).sort({ seq: -1 }).limit(1).toArray();
+    return doc ? (withoutId(doc) as unknown as AlertEvent) : undefined;
+  }
+
+  async getCases(ids: string[]): Promise<Map<string, Case>> {
+    return this.getDocs<Case>(this.models.Case.collection, ids);
+  }
+
+  /** A brand's cases that are open or acknowledged, or resolved and still watched for recovery. */
+  async activeCases(brandId: string): Promise<Case[]> {
+    const docs = await this.models.Case.collection.find({ brandId }).toArray();
+    return docs.map((d) => withoutId(d) as unknown as Case).filter((c) => c.state !== 'resolved' || c.recovery?.state === 'watching');
+  }
+
+  async listCases(brandId?: string): Promise<Case[]> {
+    const docs = await this.models.Case.collection.find(brandId ? { brandId } : {}).toArray();
+    return docs.map((d) => withoutId(d) as unknown as Case);
+  }
+
+  async saveCases(cases: Case[]): Promise<void> {
+    await this.putDocs(this.models.Case.collection, cases.map((c) => ({ _id: c.id, ...c })));
+  }
+
+  async getStormTrackers(keys: string[]): Promise<Map<string, StormTracker>> {
+    return this.getDocs<StormTracker>(this.models.StormTracker.collection, keys);
+  }
+
+  async saveStormTrackers(trackers: Map<string, StormTracker>): Promise<void> {
+    await this.putDocs(this.models.StormTracker.collection, [...trackers].map(([key, t]) => ({ _id: key, ...t })));
+  }
+
+  async getNotificationLog(alertId: string, receiverId: string): Promise<NotificationLogRecord | undefined> {
+    return (await this.getDocs<NotificationLogRecord>(this.models.NotificationLog.collection, [`${alertId}|${receiverId}`])).get(`${alertId}|${receiverId}`);
+  }
+
+  async saveNotificationLog(alertId: string, receiverId: string, record: NotificationLogRecord): Promise<void> {
+    await this.putDocs(this.models.NotificationLog.collection, [{ _id: `${alertId}|${receiverId}`, ...record }]);
+  }
+
+  /** Documents by `_id`, keyed by it, without the `_id` field. */
+  private async getDocs<T>(coll: Collection<any>, ids: string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    if (ids.length === 0) return out;
+    // `_id` equality is the lookup FerretDB's SQLite handler answers without scanning; $in of a few ids also.
+    const docs = await coll.find({ _id: { $in: [...new Set(ids)] } }).toArray();
+    for (const d of docs) out.set(String(d._id), withoutId(d) as T);
+    return out;
+  }
+
+  /** Insert-or-replace by `_id`, one bulk round trip. */
+  private async putDocs(coll: Collection<any>, docs: { _id: string }[]): Promise<void> {
+    if (docs.length === 0) return;
+    await coll.bulkWrite(docs.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })), { ordered: true });
   }
 
   async getEvent(id: string): Promise<AlertEvent | null> {
     const doc = await this.models.AlertEvent.collection.findOne({ _id: id } as any);
-    if (!doc) return null;
-    const { _id, ...event } = doc as any;
-    return event as AlertEvent;
+    return doc ? (withoutId(doc) as AlertEvent) : null;
   }
 
   /** Events after `seq`, oldest first: a consumer resumes from the last seq it saw. */

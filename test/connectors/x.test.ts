@@ -1,7 +1,7 @@
 import nock from 'nock';
 import pino from 'pino';
 import { Secrets, type ResolvedBrand } from '../../src/config/load';
-import type { XSourceConfig } from '../../src/config/schema';
+import { policySchema, type XSourceConfig } from '../../src/config/schema';
 import type { Cursor, PollContext } from '../../src/connectors/connector';
 import { buildXQuery, xConnector } from '../../src/connectors/x';
 import { RepwatchError } from '../../src/domain/errors';
@@ -29,7 +29,8 @@ const brand: ResolvedBrand = {
   handles: ['@AcmeBank'],
   languages: ['nl', 'en'],
   sources: [source],
-  effectivePolicy: { criticalFollowers: 100000, tiers: [], complaintsAreNegative: true },
+  topics: {},
+  effectivePolicy: policySchema.parse({ tiers: [] }),
 };
 
 function ctx(cursor: Cursor | null = null): PollContext<XSourceConfig> {

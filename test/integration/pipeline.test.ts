@@ -106,7 +106,7 @@ describe('pipeline on real Redis and the MongoDB-compatible server', () => {
     expect(athlete).toBeDefined();
     expect(athlete.severity).toBe('critical');
     expect(athlete.reason).toMatch(/@femkesprint \(312,400 followers, verified\)/);
-    expect(athlete.reason).toMatch(/impact [\d.]+ = negativity [\d.]+ × reach [\d.]+/);
+    expect(athlete.reason).toMatch(/impact [\d.]+ from negativity [\d.]+, complaint [\d.]+, reach [\d.]+, engagement [\d.]+, velocity [\d.]+/);
     // The reason quotes the words the judgement rests on, exactly as the athlete wrote them.
     expect(athlete.reason).toMatch(/negative: '[^']+'/);
     const quotedWords = [...String(athlete.reason).matchAll(/'([^']+)'/g)].map((m) => m[1]);
@@ -128,7 +128,7 @@ describe('pipeline on real Redis and the MongoDB-compatible server', () => {
     const hook = receiver.received.find((r) => r.body?.data?.alert?.post?.author?.handle === 'femkesprint');
     expect(hook?.verified).toBe(true);
     expect(hook?.type).toBe('alert.triggered');
-    expect(hook?.id).toBe(`${athlete._id}/triggered`);
+    expect(hook?.id).toBe(`${athlete._id}/v1/triggered`);
     expect(await Delivery.countDocuments({ status: 'sent' })).toBe(events.length);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
   });

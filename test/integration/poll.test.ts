@@ -25,6 +25,8 @@ describe('polling X through the poll service, state in real Redis', () => {
     ingest: async (p) => void pages.push(p),
     pollAgain: async (_b, _s, key) => void again.push(key),
     deliver: async () => undefined,
+    slaTimer: async () => undefined,
+    recheck: async () => undefined,
     ingestBacklog: async () => backlog,
   };
   let clock = RESET * 1000 - 60_000;

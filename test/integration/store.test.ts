@@ -1,5 +1,5 @@
 import type { Alert } from '../../src/domain/alert';
-import { Store } from '../../src/store/store';
+import { Store, eventIdOf } from '../../src/store/store';
 import { Redis } from 'ioredis';
 import { redisSequence } from '../../src/store/sequence';
 import { MONGODB_URI, REDIS_URL, uniqueName } from '../helpers';
@@ -14,7 +14,12 @@ function alert(i: number): Alert {
     status: 'triggered',
     title: `alert ${i}`,
     reason: 'test',
-    impact: { negativity: 0.8, reach: 0.5, score: 0.4 },
+    fingerprint: `brand/x/${1_890_000_000_000_000_000n + BigInt(i)}`,
+    topic: 'general',
+    count: 1,
+    version: 1,
+    updatedAt: '2026-03-10T10:00:02Z',
+    impact: { negativity: 0.8, complaint: 0, reach: 0.5, engagement: 0, velocity: 0, projectedReach: 2000, score: 0.4 },
     post: {
       platform: 'x',
       postId: String(i),
@@ -32,6 +37,8 @@ function alert(i: number): Alert {
   };
 }
 
+const triggered = (alerts: Alert[]) => alerts.map((a) => ({ type: 'alert.triggered' as const, alert: a, at: a.createdAt }));
+
 describe('alert stream in the MongoDB-compatible store', () => {
   let store: Store;
   beforeAll(async () => {
@@ -44,7 +51,7 @@ describe('alert stream in the MongoDB-compatible store', () => {
 
   it('gives every event a unique, growing sequence number under concurrent writers, and appends each once', async () => {
     const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 5 }, (_, i) => alert(b * 5 + i)));
-    const results = await Promise.all(batches.map((batch) => store.raiseAlerts(batch)));
+    const results = await Promise.all(batches.map((batch) => store.appendEvents(triggered(batch))));
     expect(results.reduce((n, r) => n + r.newEvents, 0)).toBe(40);
     const events = await store.eventsAfter(0, 1000);
     expect(events).toHaveLength(40);
@@ -53,11 +60,16 @@ describe('alert stream in the MongoDB-compatible store', () => {
     for (let i = 1; i < events.length; i++) expect(events[i].seq).toBeGreaterThan(events[i - 1].seq);
 
     // The same alerts again (a retried job): nothing new, but their events are returned for delivery.
-    const again = await store.raiseAlerts(batches[0]);
+    const again = await store.appendEvents(triggered(batches[0]));
     expect(again.newEvents).toBe(0);
-    expect(again.events.map((e) => e.id).sort()).toEqual(batches[0].map((a) => `${a.id}/triggered`).sort());
+    expect(again.events.map((e) => e.id).sort()).toEqual(batches[0].map((a) => eventIdOf({ type: 'alert.triggered', alert: a })).sort());
     expect(await store.models.AlertEvent.countDocuments({})).toBe(40);
-    expect(await store.models.Alert.countDocuments({})).toBe(40);
+    // A later change of the same alert is a new event; the same change again is not.
+    const acked = { ...batches[0][0], status: 'acknowledged' as const, version: 2 };
+    const ack = await store.appendEvents([{ type: 'alert.acknowledged', alert: acked, at: '2026-03-10T10:01:00Z', by: 'anna' }]);
+    expect(ack.newEvents).toBe(1);
+    expect((await store.appendEvents([{ type: 'alert.acknowledged', alert: acked, at: '2026-03-10T10:01:05Z', by: 'anna' }])).newEvents).toBe(0);
+    expect((await store.latestEventOf(acked.id))).toMatchObject({ type: 'alert.acknowledged', by: 'anna', seq: ack.events[0].seq });
   });
 
   it('with Redis handing out numbers, recovers when the Redis counter was lost (a restart without persistence)', async () => {
@@ -66,11 +78,11 @@ describe('alert stream in the MongoDB-compatible store', () => {
     const withRedis = await Store.connect({ uri: MONGODB_URI(), dbName: uniqueName('store-redis'), sequence: redisSequence(redis, key) });
     try {
       const many = Array.from({ length: 60 }, (_, i) => alert(1000 + i));
-      await Promise.all([0, 1, 2, 3, 4, 5].map((b) => withRedis.raiseAlerts(many.slice(b * 10, b * 10 + 10))));
+      await Promise.all([0, 1, 2, 3, 4, 5].map((b) => withRedis.appendEvents(triggered(many.slice(b * 10, b * 10 + 10)))));
       const before = await withRedis.lastSequence();
       expect(before).toBe(60);
       await redis.del(key);
-      const later = await withRedis.raiseAlerts([alert(2000), alert(2001)]);
+      const later = await withRedis.appendEvents(triggered([alert(2000), alert(2001)]));
       expect(later.newEvents).toBe(2);
       expect(later.events.every((e) => e.seq > before)).toBe(true);
       const events = await withRedis.eventsAfter(0, 1000);
@@ -99,8 +111,10 @@ describe('alert stream in the MongoDB-compatible store', () => {
       judgement,
       ingestedAt: 0,
     }));
-    expect(await store.storeMentions(items.slice(0, 12))).toEqual({ inserted: 12, duplicates: 0 });
-    expect(await store.storeMentions(items)).toEqual({ inserted: 8, duplicates: 12 });
+    expect(await store.storeMentions(items.slice(0, 12))).toMatchObject({ inserted: 12, duplicates: 0 });
+    const again = await store.storeMentions(items);
+    expect(again).toMatchObject({ inserted: 8, duplicates: 12 });
+    expect([...again.existing].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(await store.models.Mention.countDocuments({})).toBe(20);
   });
 });

@@ -62,7 +62,7 @@ describe('buildSlackMessage', () => {
 
     expect(blocks[3].text.text).toContain('*Why it fired*');
     expect(blocks[3].text.text).toContain('account at or above the critical threshold');
-    expect(blocks[3].text.text).toContain('0.83 = negativity 0.92 × reach 0.90');
+    expect(blocks[3].text.text).toContain('*Impact* 0.83: negativity 0.92, reach 0.90, engagement 0.20, velocity 0.10, projected reach 340,000');
 
     const context = blocks[4].elements.map((e: any) => e.text).join(' ');
     expect(context).toContain('<https://x.com/sanne_sprint/status/1859732001234567890|');

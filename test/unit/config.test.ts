@@ -3,13 +3,13 @@ import { loadConfig } from '../../src/config/load';
 import { RepwatchError } from '../../src/domain/errors';
 import { makeConfig } from '../helpers';
 
-function problemsOf(fn: () => unknown): { path: string; message: string }[] {
+function problemsOf(fn: () => unknown): { file: string; path: string; message: string }[] {
   try {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(RepwatchError);
     expect((err as RepwatchError).code).toBe('RW_ERR_CONFIG_INVALID');
-    return (err as RepwatchError).details!.problems as { path: string; message: string }[];
+    return (err as RepwatchError).details!.problems as { file: string; path: string; message: string }[];
   }
   throw new Error('expected the configuration to be rejected');
 }
@@ -21,9 +21,14 @@ describe('configuration', () => {
     const example = loadConfig({ dir: path.join(__dirname, '../../config'), env: { X_BEARER_TOKEN: 'token-value' } });
     expect(example.config.brands[0].effectivePolicy.criticalFollowers).toBe(50_000);
     expect(example.config.disabledReceivers.map((r) => r.id)).toEqual(['comms-slack', 'crm']);
-    const demo = loadConfig({ dir: path.join(__dirname, '../../config/demo'), env: { DEMO_WEBHOOK_URL: 'http://127.0.0.1:9/x', DEMO_WEBHOOK_SECRET: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0' } });
+    const demo = loadConfig({
+      dir: path.join(__dirname, '../../config/demo'),
+      env: { DEMO_WEBHOOK_URL: 'http://127.0.0.1:9/x', DEMO_WEBHOOK_SECRET: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0', DEMO_PAGERDUTY_URL: 'http://127.0.0.1:9/v2/enqueue', DEMO_PAGERDUTY_KEY: 'K'.repeat(32) },
+    });
     expect(demo.config.brands.map((b) => b.id)).toEqual(['hotel-zeezicht', 'snelpost', 'voltabank']);
-    expect(demo.config.receivers.map((r) => r.id)).toEqual(['demo-webhook']);
+    expect(demo.config.receivers.map((r) => r.id)).toEqual(['demo-webhook', 'demo-oncall']);
+    expect(demo.config.routing.route.receivers).toContain('demo-oncall');
+    expect(demo.config.brands[1].topics.delivery).toContain('pakket');
   });
 
   it('applies defaults and freezes the result', () => {
@@ -81,6 +86,41 @@ describe('configuration', () => {
     expect(messages).toContain('X_TOKEN is not set');
     expect(messages).toContain('HOOK_URL is not set');
     expect(messages).toContain('HOOK_SECRET is not set');
+  });
+
+  it('reports routing problems at start-up, every one at once: unknown receivers, overlapping silences', () => {
+    const silence = (id: string, startsAt: string, endsAt: string) => ({ id, match: { brand: ['b'] }, startsAt, endsAt, createdBy: 'anna@example.com' });
+    const problems = problemsOf(() =>
+      makeConfig(
+        {
+          brands: { brands: [{ id: 'b', name: 'B', keywords: ['b'], sources: [replaySource] }] },
+          receivers: { receivers: [{ id: 'hook', type: 'webhook', url: 'https://crm.example.com/hook', secretEnv: 'HOOK_SECRET' }] },
+          extra: {
+            'posts.jsonl': '',
+            'routing.yaml': JSON.stringify({
+              route: { receivers: ['hook'], routes: [{ match: { kind: ['storm'] }, receivers: ['oncall'] }] },
+              silences: [silence('s1', '2026-03-10T08:00:00Z', '2026-03-10T12:00:00Z'), silence('s2', '2026-03-10T11:00:00Z', '2026-03-10T13:00:00Z')],
+            }),
+          },
+        },
+        { HOOK_SECRET: 'whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZQ==' },
+      ),
+    );
+    expect(problems.map((p) => `${path.basename(p.file)} ${p.path}: ${p.message}`)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^routing\.yaml route\.routes\.0\.receivers\.0: .*oncall/), expect.stringMatching(/^routing\.yaml silences.*s2.*overlaps|s1.*overlaps/)]),
+    );
+  });
+
+  it('reads compound durations, and says what a duration looks like when one is wrong', () => {
+    const { config } = makeConfig(
+      { brands: { brands: [{ id: 'b', name: 'B', keywords: ['b'], sources: [replaySource], policy: { criticalAckSla: '2m30s', recoveryWindow: '7d' } }] }, extra: { 'posts.jsonl': '' } },
+      {},
+    );
+    expect(config.brands[0].effectivePolicy).toMatchObject({ criticalAckSla: 150_000, recoveryWindow: 7 * 86_400_000 });
+    const problems = problemsOf(() =>
+      makeConfig({ brands: { brands: [{ id: 'b', name: 'B', keywords: ['b'], sources: [replaySource], policy: { criticalAckSla: 'soon' } }] }, extra: { 'posts.jsonl': '' } }, {}),
+    );
+    expect(problems).toEqual([expect.objectContaining({ path: 'brands.0.policy.criticalAckSla', message: expect.stringContaining('2m30s') })]);
   });
 
   it('never puts secret values in the config object', () => {

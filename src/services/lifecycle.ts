@@ -1,0 +1,76 @@
+import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
+import { acknowledgeCase, resolveCase } from '../domain/cases';
+import { RepwatchError } from '../domain/errors';
+import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
+import { caseSettingsOf, type EvaluateDeps } from './evaluate';
+import { planDeliveries } from './notify';
+
+export type LifecycleDeps = EvaluateDeps;
+
+/** A person's name or address as given on the command line or in Slack; kept short and printable. */
+function actor(by: string): string {
+  const clean = by.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+  if (!clean) throw new RepwatchError('RW_ERR_INPUT_INVALID', 'say who acknowledges or resolves (--by NAME)');
+  return clean;
+}
+
+async function change(
+  deps: LifecycleDeps,
+  alertId: string,
+  type: AlertEventType,
+  apply: (alert: Alert, now: number) => Alert | null,
+  by: string,
+): Promise<{ alert: Alert; event?: AlertEvent }> {
+  const found = await deps.store.getAlert(alertId);
+  if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
+  // The brand's lock: an ingest job may be updating the same alert or case right now.
+  return deps.locks.withLock(`brand:${found.brandId}`, async () => {
+    const alert = (await deps.store.getAlert(alertId))!;
+    const now = deps.now();
+    const next = apply(alert, now);
+    if (!next) return { alert };
+    const { events } = await deps.store.appendEvents([{ type, alert: next, at: new Date(now).toISOString(), by }]);
+    await deps.store.saveAlerts([next]);
+    // The case follows its alerts: acknowledged with the first, resolved (and watched for recovery) with them.
+    if (next.caseId && (type === 'alert.acknowledged' || type === 'alert.resolved')) {
+      const c = (await deps.store.getCases([next.caseId])).get(next.caseId);
+      const brand = deps.config.brands.find((b) => b.id === next.brandId);
+      if (c && brand) {
+        const updated = type === 'alert.acknowledged' ? (c.state === 'open' ? acknowledgeCase(c, by, now) : c) : c.state !== 'resolved' ? resolveCase(c, by, now, caseSettingsOf(brand.effectivePolicy)) : c;
+        if (updated !== c) await deps.store.saveCases([updated]);
+      }
+    }
+    const requests = await planDeliveries(deps, events);
+    if (requests.length) await deps.dispatch.deliver(requests);
+    deps.logger.info({ alert: alertId, change: type, by }, 'alert changed');
+    return { alert: next, event: events[0] };
+  });
+}
+
+export function acknowledgeAlert(deps: LifecycleDeps, alertId: string, by: string) {
+  const who = actor(by);
+  return change(deps, alertId, 'alert.acknowledged', (a, now) => acknowledge(a, who, now), who);
+}
+
+export function resolveAlert(deps: LifecycleDeps, alertId: string, by: string) {
+  const who = actor(by);
+  return change(deps, alertId, 'alert.resolved', (a, now) => resolve(a, who, now), who);
+}
+
+/**
+ * The SLA timer of one alert: escalates it to on-call if it is still unacknowledged after its
+ * deadline. Idempotent: an alert escalates once; acknowledged or resolved alerts are left alone.
+ */
+export async function escalateIfOverdue(deps: LifecycleDeps, alertId: string): Promise<boolean> {
+  const { event } = await change(deps, alertId, 'alert.escalated', (a, now) => (isOverdue(a, now) ? escalate(a, now) : null), 'sla');
+  return !!event;
+}
+
+/** Every overdue alert at once: a sweep that catches timers lost with Redis. */
+export async function escalateOverdue(deps: LifecycleDeps): Promise<string[]> {
+  const escalated: string[] = [];
+  for (const alert of await deps.store.overdueAlerts(deps.now())) {
+    if (await escalateIfOverdue(deps, alert.id)) escalated.push(alert.id);
+  }
+  return escalated;
+}

@@ -1,0 +1,218 @@
+import { buildReport } from '../../src/domain/report';
+import { Scenario } from '../scenario/harness';
+
+/**
+ * Each scenario (test/scenarios/NAME.yaml) is a scripted timeline played on a fake clock against
+ * real Redis and the MongoDB-compatible server; these tests state what must come out of it.
+ */
+async function play(name: string): Promise<Scenario> {
+  const s = Scenario.load(name);
+  await s.setUp();
+  try {
+    await s.play();
+  } catch (err) {
+    await s.tearDown();
+    throw err;
+  }
+  return s;
+}
+
+const MIN = 60_000;
+
+describe('scenario: the athlete nobody acknowledges', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('athlete-unacknowledged');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('pages on-call through PagerDuty once the 2 min 30 s SLA has run out, then follows the alert', async () => {
+    const alert = (await s.alertOfPost('athlete'))!;
+    expect(alert).toMatchObject({ severity: 'critical', kind: 'complaint', status: 'resolved', resolvedBy: 'anna@example.com', acknowledgedBy: 'anna@example.com' });
+    const posted = s.start + 10_000;
+    expect(Date.parse(alert.escalatedAt!)).toBe(posted + 150_000);
+    expect(s.pagerduty.map((p) => p.action)).toEqual(['trigger', 'acknowledge', 'resolve']);
+    expect(s.pagerduty.every((p) => p.dedupKey === alert.fingerprint)).toBe(true);
+    expect(s.pagerduty[0].at).toBe(posted + 150_000);
+    expect(s.pagerduty[1].at).toBe(s.start + 8 * MIN);
+    expect(s.failures).toEqual([]);
+  });
+
+  it('tells the webhook consumer each change once, with the reason attached', () => {
+    expect(s.webhookTypes()).toEqual({ 'alert.triggered': 1, 'alert.escalated': 1, 'alert.acknowledged': 1, 'alert.resolved': 1 });
+    expect(s.received.duplicates).toEqual([]);
+    expect(s.received.received.every((r) => r.verified)).toBe(true);
+    const triggered = s.received.received.find((r) => r.type === 'alert.triggered')!;
+    expect(triggered.body.data.alert.reason).toMatch(/critical threshold of 100,000 followers/);
+    expect(triggered.body.data.alert.reason).toMatch(/negative: '/);
+  });
+});
+
+describe('scenario: the athlete acknowledged in time', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('athlete-acknowledged');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('does not page anyone', async () => {
+    const alert = (await s.alertOfPost('athlete'))!;
+    expect(alert).toMatchObject({ severity: 'critical', status: 'acknowledged', acknowledgedBy: 'anna@example.com' });
+    expect(alert.escalatedAt).toBeUndefined();
+    expect(s.pagerduty).toEqual([]);
+    expect(s.webhookTypes()).toEqual({ 'alert.triggered': 1, 'alert.acknowledged': 1 });
+  });
+});
+
+describe('scenario: a pile-on', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('pile-on');
+  }, 300_000);
+  afterAll(() => s.tearDown());
+
+  it('becomes one storm with its terms, posts and authors, not hundreds of pages', async () => {
+    const storms = await s.store.listAlerts({ kind: 'storm' });
+    expect(storms).toHaveLength(1);
+    const storm = storms[0];
+    expect(storm.storm!.negativePosts).toBeGreaterThanOrEqual(250);
+    expect(storm.storm!.topTerms.map((t) => t.term)).toEqual(expect.arrayContaining(['sollicitant']));
+    expect(storm.storm!.topPosts.length).toBeGreaterThan(0);
+    expect(storm.storm!.topAuthors.length).toBeGreaterThan(0);
+    expect(storm.reason).toMatch(/negative posts within 10 min/);
+    expect(storm.storm!.endedAt).toBeDefined();
+    expect(s.pagerduty).toEqual([]);
+  });
+
+  it('groups the single-post alerts into the storm and sends few messages', async () => {
+    const storm = (await s.store.listAlerts({ kind: 'storm' }))[0];
+    const singles = (await s.store.listAlerts({})).filter((a) => a.kind !== 'storm' && Date.parse(a.post.createdAt) >= s.start + 36 * 3600_000);
+    expect(singles.length).toBeGreaterThan(100);
+    const grouped = singles.filter((a) => a.stormId === storm.id);
+    expect(grouped.length / singles.length).toBeGreaterThan(0.9);
+    expect(storm.storm!.joinedAlerts).toBe(grouped.length);
+    expect(s.webhookTypes()['storm.started']).toBe(1);
+    // A handful of single alerts before the storm was recognised, the storm, and its updates by group interval.
+    expect(s.received.received.length).toBeLessThan(40);
+    expect(s.received.duplicates).toEqual([]);
+  });
+});
+
+describe('scenario: a silence', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('silence');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('holds back what it matches while active and nothing after it expires', async () => {
+    const during = (await s.alertOfPost('during'))!;
+    const after = (await s.alertOfPost('after'))!;
+    expect(during).toBeDefined();
+    expect(after).toBeDefined();
+    const ids = s.received.received.map((r) => r.body.data.alert.id);
+    expect(ids).not.toContain(during.id);
+    expect(ids).toContain(after.id);
+    expect(s.logLines.some((l) => l.includes('snelpost-strike'))).toBe(true);
+  });
+});
+
+describe('scenario: retries, duplicates and a thread', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('never-twice');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('counts each post once and never delivers the same event twice to a receiver', async () => {
+    const alerts = (await s.store.listAlerts({})).filter((a) => a.kind !== 'opportunity');
+    const first = alerts.find((a) => a.post.author.handle === 'jan_jansen')!;
+    expect(first.count).toBe(1);
+    const thread = alerts.find((a) => a.fingerprint.includes('/thread/'))!;
+    expect(thread.count).toBe(2);
+    expect(s.received.duplicates).toEqual([]);
+    const deliveries = await s.store.models.Delivery.find({}).lean();
+    const keys = deliveries.map((d: any) => `${d.eventId}|${d.receiverId}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(deliveries.every((d: any) => d.status === 'sent')).toBe(true);
+  });
+
+  it('joins the replies to the thread starter into one case', async () => {
+    const cases = await s.store.listCases('snelpost');
+    expect(cases).toHaveLength(1);
+    expect(cases[0].posts).toBe(3);
+  });
+});
+
+describe('scenario: recovery after resolution, and one customer across platforms', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('recovery');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('records who recovered and who did not', async () => {
+    const cases = await s.store.listCases('snelpost');
+    const jan = cases.find((c) => c.handles.includes('jan_jansen') && c.state === 'resolved')!;
+    const piet = cases.find((c) => c.handles.includes('piet_p') && c.state === 'resolved')!;
+    expect(jan.recovery).toMatchObject({ state: 'recovered' });
+    expect(jan.acknowledgedBy).toBe('anna@example.com');
+    expect(piet.recovery).toMatchObject({ state: 'not-recovered' });
+    const report = buildReport(await s.store.listAlerts({}), cases);
+    expect(report[0].recovery).toMatchObject({ recovered: 1, notRecovered: 1, rate: 0.5 });
+    expect(report[0].timeToResolve.count).toBe(2);
+  });
+
+  it('keeps one customer on two platforms in one case', async () => {
+    const cases = await s.store.listCases('snelpost');
+    const sanne = cases.filter((c) => c.handles.some((h) => h.toLowerCase().startsWith('sanne')));
+    expect(sanne).toHaveLength(1);
+    expect([...sanne[0].platforms].sort()).toEqual(['instagram', 'x']);
+  });
+});
+
+describe('scenario: a small account goes viral', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('viral');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('rechecks the engagement at 5, 15 and 60 minutes and raises the same alert by projected reach', async () => {
+    const alerts = (await s.store.listAlerts({})).filter((a) => a.kind !== 'storm');
+    expect(alerts).toHaveLength(1);
+    const alert = alerts[0];
+    expect(alert.severity).toBe('critical');
+    expect(alert.count).toBe(1);
+    expect(alert.impact.projectedReach).toBeGreaterThan(100_000);
+    expect(alert.impact.velocity).toBeGreaterThan(0);
+    expect(alert.reason).toMatch(/projected reach [\d,]+ at or above the critical threshold/);
+    const stored = await s.store.getMention(`x-${alert.post.postId}`);
+    expect(stored?.samples?.map((x) => (x.at - s.start) / 60_000)).toEqual([5, 15, 60]);
+    const types = s.received.received.map((r) => r.type);
+    expect(types[0]).toBe('alert.triggered');
+    expect(s.received.received[0].body.data.alert.severity).toBe('low');
+    expect(types).toContain('alert.updated');
+    expect(s.received.received[s.received.received.length - 1].body.data.alert.severity).toBe('critical');
+    // Critical and nobody acknowledged it: on-call is paged.
+    expect(s.pagerduty.map((p) => p.action)).toEqual(['trigger']);
+  });
+});
+
+describe('scenario: a slow climb', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('slow-climb');
+  }, 300_000);
+  afterAll(() => s.tearDown());
+
+  it('is caught as a climb although no ten minutes is a spike', async () => {
+    const storms = await s.store.listAlerts({ kind: 'storm' });
+    expect(storms).toHaveLength(1);
+    expect(storms[0].storm!.trigger).toBe('climb');
+    const started = Date.parse(storms[0].createdAt);
+    expect(started).toBeGreaterThan(s.start + 24 * 3600_000);
+    expect(storms[0].storm!.topTerms.map((t) => t.term)).toEqual(expect.arrayContaining(['album']));
+    expect(s.webhookTypes()['storm.started']).toBe(1);
+  });
+});
