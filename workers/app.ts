@@ -160,7 +160,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       (job) => runJob(() => {
         const { eventId, receiverId, latestOf } = parseJob(deliverJobSchema, job);
         const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        return deliverEvent({ store, notifiers, now, logger }, eventId, receiverId, finalAttempt, latestOf);
+        return deliverEvent({ store, notifiers, now, logger }, eventId, receiverId, finalAttempt, latestOf, String(job.id));
       }),
       { ...common, concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );

@@ -101,6 +101,8 @@ export interface Alert {
   resolvedBy?: string;
   /** Grows with every change; events carry the alert as it was at that version. */
   version: number;
+  /** The id of the alert-stream event that recorded this version (what a grouped delivery sends). */
+  lastEventId?: string;
 }
 
 export const ALERT_EVENT_TYPES = [

@@ -28,6 +28,14 @@ export function maxSeverity(a: Severity, b: Severity): Severity {
   return atLeast(a, b) ? a : b;
 }
 
+/**
+ * A negative post, or a complaint whose wording is not positive: polite complaints count, but a
+ * story that ends well ("lost my card, sorted within the hour, brilliant service") is praise.
+ */
+export function isThreat(j: Judgement, policy: Pick<PolicyConfig, 'complaintsAreNegative'>): boolean {
+  return j.sentiment.label === 'negative' || (policy.complaintsAreNegative && j.complaint.label && j.sentiment.label !== 'positive');
+}
+
 const fmt = (n: number) => n.toLocaleString('en-US');
 const quoted = (words: readonly string[]) => words.slice(0, 4).map((w) => `'${w}'`).join(', ');
 
@@ -89,7 +97,7 @@ export function evaluatePost(brand: BrandRef, mention: Mention, judgement: Judge
     platformWeight,
     complaintsAreNegative: policy.complaintsAreNegative,
   };
-  const threat = judgement.sentiment.label === 'negative' || (policy.complaintsAreNegative && judgement.complaint.label);
+  const threat = isThreat(judgement, policy);
   if (threat) {
     const impact = impactOf(base);
     // Projected reach counts once engagement was measured again (rechecks): a single reading

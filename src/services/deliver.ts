@@ -10,7 +10,7 @@ export interface DeliverDeps {
   logger: Logger;
 }
 
-export type DeliverOutcome = { status: 'sent'; httpStatus: number } | { status: 'already-sent' };
+export type DeliverOutcome = { status: 'sent'; httpStatus: number } | { status: 'already-sent' } | { status: 'another-job' };
 
 /** Thread key of an alert's messages: its case when it has one (one customer, one thread), else the alert. */
 const threadKeyOf = (alert: { id: string; caseId?: string }) => (alert.caseId ? `case/${alert.caseId}` : alert.id);
@@ -28,13 +28,16 @@ export async function deliverEvent(
   receiverId: string,
   finalAttempt: boolean,
   latestOf?: string,
+  /** The job's id: the first job to claim an (event, receiver) owns it. */
+  claimant = `deliver|${eventId}|${receiverId}`,
 ): Promise<DeliverOutcome> {
   const notifier = deps.notifiers.get(receiverId);
   if (!notifier) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no enabled receiver "${receiverId}"`);
   const event = latestOf ? ((await deps.store.latestEventOf(latestOf)) ?? null) : await deps.store.getEvent(eventId);
   if (!event) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert event "${eventId}"`);
-  const record = await deps.store.claimDelivery(event.id, receiverId);
+  const record = await deps.store.claimDelivery(event.id, receiverId, claimant);
   if (record.status === 'sent') return { status: 'already-sent' };
+  if (record.claimant !== undefined && record.claimant !== claimant) return { status: 'another-job' };
   const logger = deps.logger.child({ receiver: receiverId, event: event.id, seq: event.seq });
   const threadKey = threadKeyOf(event.alert);
   const thread = await deps.store.getNotificationLog(threadKey, receiverId);

@@ -3,15 +3,15 @@ import type { Config, ResolvedBrand } from '../config/load';
 import type { Alert, AlertPost, StormSummary } from '../domain/alert';
 import { addPost, findCase, followUp, recoveryCandidates, settleRecovery, type Case, type CasePost, type CaseSettings } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
-import { authorKeyOf, stormFingerprintOf } from '../domain/fingerprint';
+import { authorKeyOf, fingerprintOf, stormFingerprintOf } from '../domain/fingerprint';
 import { impactOf, type EngagementSample } from '../domain/impact';
 import { mentionKey, type Mention } from '../domain/mention';
-import { applySignal, evaluatePost, type BrandRef, type PostSignal } from '../domain/policy';
+import { applySignal, evaluatePost, isThreat, type BrandRef, type PostSignal } from '../domain/policy';
 import { DEFAULT_STORM_SETTINGS, observe, topTerms, type StormSettings, type StormTracker, type StormTransition } from '../domain/storms';
 import { brandWords, contentTerms, topicOf } from '../domain/terms';
 import type { Logger } from '../logger';
 import type { Locks } from '../store/lock';
-import type { EventInput, Store } from '../store/store';
+import { withEventId, type EventInput, type Store } from '../store/store';
 import { planDeliveries } from './notify';
 import type { Dispatch } from './ports';
 
@@ -103,7 +103,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
       ...item,
       postKey: mentionKey(item.mention),
       topic,
-      threat: item.judgement.sentiment.label === 'negative' || (policy.complaintsAreNegative && item.judgement.complaint.label),
+      threat: isThreat(item.judgement, policy),
       signal: evaluatePost(brandRef, item.mention, item.judgement, { topic, ingestedAt: item.ingestedAt, samples: item.samples }),
       // A post dated in the future (a skewed clock) would hold a storm tracker's clock back: clamp it.
       at: Number.isFinite(created) ? Math.min(created, item.ingestedAt + 60_000) : item.ingestedAt,
@@ -114,11 +114,27 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
   const topics = [ALL_TOPICS, ...Object.keys(brand.topics)];
   const stormKey = (topic: string) => `${brand.id}/${topic}`;
   const stormFps = new Map(topics.map((t) => [t, stormFingerprintOf(brand.id, t)]));
+  // A post on no particular topic by an author with an open alert on a topic joins that alert
+  // ("Update: still no answer" belongs with the complaint it follows).
+  const topicFingerprints = (p: JudgedPost) =>
+    p.signal && p.signal.scope === 'author' && p.topic === 'general'
+      ? Object.keys(brand.topics).map((t) => ({ topic: t, fp: fingerprintOf(brand.id, p.mention, t, p.signal!.kind === 'opportunity' ? 'opportunity' : 'threat').value }))
+      : [];
   const [trackers, heads] = await Promise.all([
     store.getStormTrackers(topics.map(stormKey)),
-    store.alertHeads([...stormFps.values(), ...posts.flatMap((p) => (p.signal ? [p.signal.fingerprint] : []))]),
+    store.alertHeads([...stormFps.values(), ...posts.flatMap((p) => (p.signal ? [p.signal.fingerprint, ...topicFingerprints(p).map((c) => c.fp)] : []))]),
   ]);
   const stored = await store.getAlerts([...heads.values()].map((h) => h.alertId));
+  const isOpen = (fp: string) => {
+    const head = heads.get(fp);
+    const alert = head ? stored.get(head.alertId) : undefined;
+    return !!alert && alert.status !== 'resolved';
+  };
+  for (const p of posts) {
+    if (!p.signal || isOpen(p.signal.fingerprint)) continue;
+    const joined = topicFingerprints(p).find((c) => isOpen(c.fp));
+    if (joined) p.signal = { ...p.signal, fingerprint: joined.fp, topic: joined.topic };
+  }
   const working = new Map<string, Alert>();
   const firstChange = new Map<string, 'triggered' | 'updated' | 'storm'>();
   const newHeads = new Map<string, { fingerprint: string; alertId: string; generation: number }>();
@@ -250,7 +266,8 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     const settled = settleRecovery(c, now);
     if (settled !== c && JSON.stringify(settled) !== JSON.stringify(c)) put(settled);
   }
-  for (const p of posts) {
+  // A recheck is the same post again: its case has it already (and a resolved case must not restart).
+  for (const p of posts.filter((x) => !x.recheck)) {
     const alertId = p.signal && p.signal.kind !== 'opportunity' ? target(p.signal.fingerprint).id : undefined;
     const post: CasePost = {
       platform: p.mention.platform,
@@ -277,10 +294,10 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
   // 4. Write: events first (deterministic ids), then the alerts, heads, members, cases, trackers.
   const changes: EventInput[] = [...working.values()].map((alert) => {
     const kind = firstChange.get(alert.id);
-    return { type: kind === 'storm' ? 'storm.started' : kind === 'triggered' ? 'alert.triggered' : 'alert.updated', alert, at };
+    return withEventId({ type: kind === 'storm' ? 'storm.started' : kind === 'triggered' ? 'alert.triggered' : 'alert.updated', alert, at });
   });
   const { events, newEvents } = await store.appendEvents(changes);
-  await store.saveAlerts([...working.values()]);
+  await store.saveAlerts(changes.map((c) => c.alert));
   await store.setAlertHeads([...newHeads.values()]);
   await store.addMembers(members);
   await store.saveCases([...changedCases.values()]);

@@ -2,6 +2,7 @@ import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
 import { acknowledgeCase, resolveCase } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
 import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
+import { withEventId } from '../store/store';
 import { caseSettingsOf, type EvaluateDeps } from './evaluate';
 import { planDeliveries } from './notify';
 
@@ -27,9 +28,11 @@ async function change(
   return deps.locks.withLock(`brand:${found.brandId}`, async () => {
     const alert = (await deps.store.getAlert(alertId))!;
     const now = deps.now();
-    const next = apply(alert, now);
-    if (!next) return { alert };
-    const { events } = await deps.store.appendEvents([{ type, alert: next, at: new Date(now).toISOString(), by }]);
+    const applied = apply(alert, now);
+    if (!applied) return { alert };
+    const recorded = withEventId({ type, alert: applied, at: new Date(now).toISOString(), by });
+    const next = recorded.alert;
+    const { events } = await deps.store.appendEvents([recorded]);
     await deps.store.saveAlerts([next]);
     // The case follows its alerts: acknowledged with the first, resolved (and watched for recovery) with them.
     if (next.caseId && (type === 'alert.acknowledged' || type === 'alert.resolved')) {
@@ -39,6 +42,13 @@ async function change(
         const updated = type === 'alert.acknowledged' ? (c.state === 'open' ? acknowledgeCase(c, by, now) : c) : c.state !== 'resolved' ? resolveCase(c, by, now, caseSettingsOf(brand.effectivePolicy)) : c;
         if (updated !== c) await deps.store.saveCases([updated]);
       }
+    }
+    // A storm is handled as one: its grouped alerts are acknowledged and resolved with it.
+    if (next.kind === 'storm' && (type === 'alert.acknowledged' || type === 'alert.resolved')) {
+      const members = (await deps.store.listAlerts({ brandId: next.brandId })).filter((a) => a.stormId === next.id && a.status !== 'resolved' && (type === 'alert.resolved' || a.status === 'triggered'));
+      const changes = members.map((a) => withEventId({ type, alert: type === 'alert.acknowledged' ? acknowledge(a, by, now) : resolve(a, by, now), at: new Date(now).toISOString(), by }));
+      await deps.store.appendEvents(changes);
+      await deps.store.saveAlerts(changes.map((c) => c.alert));
     }
     const requests = await planDeliveries(deps, events);
     if (requests.length) await deps.dispatch.deliver(requests);

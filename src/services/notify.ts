@@ -20,7 +20,8 @@ export function routableOf(event: AlertEvent): RoutableAlert {
  * the grouping timers and quiet hours set the time. Triggers and updates of one alert to one
  * receiver within a group interval share one delayed job (the coalesce key), which sends the
  * alert's latest event when it runs: five updates in a minute are one message.
- * Alerts that joined a storm are not sent on their own (the storm alert speaks for them).
+ * Alerts that joined a storm are not sent on their own (the storm alert speaks for them); their
+ * changes are still events on the stream.
  */
 export async function planDeliveries(deps: { config: Config; store: Store; now: () => number; logger: Logger }, events: AlertEvent[]): Promise<DeliveryRequest[]> {
   const { config, store } = deps;
@@ -29,7 +30,8 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
   for (const event of events) {
     const alert = event.alert;
     const lifecycle = LIFECYCLE.has(event.type);
-    if (alert.stormId && !lifecycle) continue;
+    // An alert grouped into a storm is told through the storm, its changes included.
+    if (alert.stormId) continue;
     const routable = routableOf(event);
     if (!lifecycle) {
       const silence = activeSilence(config.routing.silences, routable, now);

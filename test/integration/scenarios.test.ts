@@ -96,6 +96,16 @@ describe('scenario: a pile-on', () => {
     expect(s.received.received.length).toBeLessThan(40);
     expect(s.received.duplicates).toEqual([]);
   });
+
+  it('is handled as one: acknowledging and resolving the storm does the same to its grouped alerts, telling receivers once', async () => {
+    const storm = (await s.store.listAlerts({ kind: 'storm' }))[0];
+    expect(storm).toMatchObject({ status: 'resolved', resolvedBy: 'anna@example.com' });
+    const grouped = (await s.store.listAlerts({})).filter((a) => a.stormId === storm.id);
+    expect(grouped.every((a) => a.status === 'resolved' && a.resolvedBy === 'anna@example.com')).toBe(true);
+    expect(s.webhookTypes()).toMatchObject({ 'alert.acknowledged': 1, 'alert.resolved': 1 });
+    const events = await s.store.eventsAfter(0, 10_000);
+    expect(events.filter((e) => e.type === 'alert.resolved')).toHaveLength(grouped.length + 1);
+  });
 });
 
 describe('scenario: a silence', () => {

@@ -102,6 +102,11 @@ describe('alert stream in the MongoDB-compatible store', () => {
     expect(second).toMatchObject({ status: 'pending', attempts: 2 });
     await store.markDelivered('e1', 'hook', Date.parse('2026-03-10T10:00:05Z'), 204);
     expect(await store.claimDelivery('e1', 'hook')).toMatchObject({ status: 'sent', httpStatus: 204, attempts: 3 });
+    // Another job for the same pair gets the owner's record and sees it is not its to send.
+    const owner = await store.claimDelivery('e2', 'hook', 'job-a');
+    expect(owner).toMatchObject({ status: 'pending', claimant: 'job-a', attempts: 1 });
+    expect(await store.claimDelivery('e2', 'hook', 'job-b')).toMatchObject({ status: 'pending', claimant: 'job-a', attempts: 1 });
+    expect(await store.claimDelivery('e2', 'hook', 'job-a')).toMatchObject({ claimant: 'job-a', attempts: 2 });
   });
 
   it('stores a page of mentions once, however often it comes', async () => {

@@ -175,7 +175,7 @@ export class Scenario {
       for (const r of requests) {
         const id = r.coalesce ? jobIds.notify(r.coalesce.alertId, r.receiverId, r.coalesce.slot) : jobIds.deliver(r.eventId, r.receiverId);
         this.schedule(id, this.clock + (r.delayMs ?? 0), () =>
-          deliverEvent({ store: this.store, notifiers, now: () => this.clock, logger: this.log.logger }, r.eventId, r.receiverId, true, r.coalesce?.alertId),
+          deliverEvent({ store: this.store, notifiers, now: () => this.clock, logger: this.log.logger }, r.eventId, r.receiverId, true, r.coalesce?.alertId, id),
         );
       }
     },
