@@ -51,7 +51,7 @@ export const policySchema = z
     /** High-impact posts are fetched again for engagement after these delays, to project their reach. */
     engagementRechecks: z.array(durationSchema).max(10).default([300_000, 900_000, 3_600_000]),
     /** Only posts with at least this impact score (0..1) are rechecked. */
-    recheckMinImpact: z.number().min(0).max(1).default(0.3),
+    recheckMinImpact: z.number().min(0).max(1).default(0.5),
     /** Posts of one author across platforms, and replies in one conversation, join a case within this window. */
     caseWindow: durationSchema.default(48 * 3_600_000),
     /** After a case is resolved, the author's later posts are followed this long to see whether sentiment recovered. */
