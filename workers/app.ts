@@ -64,6 +64,10 @@ export interface Repwatch {
   close(): Promise<void>;
 }
 
+/** Every minute, the schedule role looks for overdue critical alerts whose SLA timer was lost. */
+const SLA_SWEEP = 'sla-sweep';
+const SLA_SWEEP_EVERY_MS = 60_000;
+
 const KEEP = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } } satisfies JobsOptions;
 
 /** Wires config, Redis, MongoDB, queues and workers together: the one place that knows BullMQ. */
@@ -176,7 +180,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   if (roles.has('sla')) {
     workers.sla = new Worker(
       QUEUES.sla,
-      (job) => runJob(() => escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId)),
+      // A timer escalates its alert; the periodic sweep catches timers lost with Redis.
+      (job) => runJob(async () => (job.name === SLA_SWEEP ? (await escalateOverdue(lifecycleDeps)).length > 0 : escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId))),
       { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
     );
   }
@@ -185,7 +190,10 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     worker?.on('error', (err) => logger.error({ queue: name, err: err.message }, 'worker error'));
   }
 
-  if (roles.has('schedule')) await syncSchedulers(queues.poll, config, logger);
+  if (roles.has('schedule')) {
+    await syncSchedulers(queues.poll, config, logger);
+    await queues.sla.upsertJobScheduler(SLA_SWEEP, { every: SLA_SWEEP_EVERY_MS }, { name: SLA_SWEEP, data: {}, opts: { ...KEEP, attempts: 1 } });
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -48,6 +48,26 @@ describe('scenario: the athlete nobody acknowledges', () => {
   });
 });
 
+describe('scenario: the athlete, with the SLA timer lost', () => {
+  it('is still escalated by the sweep, once', async () => {
+    const s = Scenario.load('athlete-unacknowledged');
+    s.file.steps = s.file.steps.slice(0, 3);
+    s.loseSlaTimers = true;
+    await s.setUp();
+    try {
+      await s.play();
+      expect(s.pagerduty).toEqual([]);
+      const alert = (await s.alertOfPost('athlete'))!;
+      expect(await s.sweep()).toEqual([alert.id]);
+      await s.advanceTo(s.clock);
+      expect(await s.sweep()).toEqual([]);
+      expect(s.pagerduty.map((p) => p.action)).toEqual(['trigger']);
+    } finally {
+      await s.tearDown();
+    }
+  }, 120_000);
+});
+
 describe('scenario: the athlete acknowledged in time', () => {
   let s: Scenario;
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import type { Mention } from '../../src/domain/mention';
 import { createNotifiers } from '../../src/notifiers';
 import { deliverEvent } from '../../src/services/deliver';
 import { ingestPage } from '../../src/services/ingest';
-import { acknowledgeAlert, escalateIfOverdue, resolveAlert } from '../../src/services/lifecycle';
+import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert } from '../../src/services/lifecycle';
 import { recheckEngagement } from '../../src/services/recheck';
 import { SourceState } from '../../src/store/source-state';
 import type { DeliveryRequest, Dispatch } from '../../src/services/ports';
@@ -99,6 +99,8 @@ export class Scenario {
   private readonly secret = newWebhookSecret();
   private readonly log = captureLogger();
   private postSeq = 0;
+  /** Drops SLA timers, as a Redis restart without persistence would: only the sweep can escalate then. */
+  loseSlaTimers = false;
   private readonly postIds = new Map<string, string>();
 
   constructor(readonly file: ScenarioFile) {
@@ -180,6 +182,7 @@ export class Scenario {
       }
     },
     slaTimer: async (alertId, deadline) => {
+      if (this.loseSlaTimers) return;
       this.schedule(jobIds.sla(alertId, deadline), deadline, () => escalateIfOverdue(this.deps, alertId));
     },
     recheck: async (request, at) => {
@@ -293,6 +296,11 @@ export class Scenario {
     }
     // What the last step handed on and is due now.
     await this.advanceTo(this.clock);
+  }
+
+  /** The periodic SLA sweep (the schedule role runs it every minute). */
+  async sweep(): Promise<string[]> {
+    return escalateOverdue(this.deps);
   }
 
   /** Webhook deliveries by event type. */
