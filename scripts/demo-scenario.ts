@@ -183,7 +183,7 @@ export function generateScenario({ seed, posts, start, hours }: ScenarioOptions)
   // The complaint paradox: a customer whose lost parcel was handled thanks SnelPost in the evening.
   const jan = { id: 'u-jan', handle: 'jan_devries', name: 'Jan de Vries', followers: 2_400, verified: false };
   add(t0 + 3 * 3_600_000 + 20 * 60_000, '@snelpost mijn pakket is al een week kwijt en niemand reageert. Waardeloos!', BRANDS.post, 'nl', 'recovery', jan);
-  add(t0 + 13 * 3_600_000, 'Bedankt @snelpost, pakket is toch nog netjes aangekomen en jullie belden zelf even. Top service!', BRANDS.post, 'nl', 'recovery', jan);
+  add(t0 + 15 * 3_600_000, 'Bedankt @snelpost, pakket is toch nog netjes aangekomen en jullie belden zelf even. Top service!', BRANDS.post, 'nl', 'recovery', jan);
   // Short emoji-only posts carry X's 'und'.
   for (let i = 0; i < 10; i++) add(t0 + Math.floor(rand() * span), `${pick(['👍', '😍', '🙄', '😂'])} @${pick(Object.values(BRANDS)).handle}`, pick(Object.values(BRANDS)), 'nl', 'chatter', user(), { langHint: 'und' });
 

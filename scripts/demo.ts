@@ -7,6 +7,7 @@
  * grouped alerts, the escalation and a recovered customer, each with its reason.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load';
@@ -26,7 +27,13 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** The demo's clock runs a day in two minutes, from the scenario's first hour. */
 const CLOCK_RATE = 720;
-const SCENARIO_START = Date.parse('2026-03-10T06:00:00Z');
+/** The replay's clock starts at the scenario's first post; the demo's clock starts there too, so the two agree. */
+function scenarioStart(file: string): number {
+  const first = readFileSync(file, 'utf8').split('\n').find((l) => l.trim());
+  const at = first ? Date.parse(JSON.parse(first).createdAt) : NaN;
+  if (!Number.isFinite(at)) throw new Error(`the demo scenario ${file} does not start with a dated post`);
+  return at;
+}
 const MIN = 60_000;
 /** Changes the team makes per look, so a look stays short on the fast clock. */
 const TEAM_ACTIONS_PER_LOOK = 25;
@@ -96,7 +103,8 @@ async function main(): Promise<number> {
   await previous.conn.dropDatabase();
   await previous.close();
   const realStart = Date.now();
-  const now = () => SCENARIO_START + (Date.now() - realStart) * CLOCK_RATE;
+  const scenarioStarts = scenarioStart(path.join(configDir, 'scenario.jsonl'));
+  const now = () => scenarioStarts + (Date.now() - realStart) * CLOCK_RATE;
   const app = await startRepwatch({ config, secrets, logger, redisUrl, mongoUri, dbName, queuePrefix: prefix, now, clockRate: CLOCK_RATE });
 
   const totals = { posts: 0, stored: 0, alerts: 0 };
