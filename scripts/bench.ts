@@ -58,6 +58,8 @@ async function main(): Promise<void> {
     stringify({ brands: [{ id: BRAND, name: 'Bench Brand', keywords: ['benchbrand'], sources: [{ id: 'replay', platform: 'replay', file: 'posts.jsonl', speed: 'max', pageSize: 500, pollEvery: '200ms' }] }] }),
   );
   writeFileSync(path.join(dir, 'receivers.yaml'), stringify({ receivers: [{ id: 'local', type: 'webhook', urlEnv: 'HOOK_URL', secretEnv: 'HOOK_SECRET', minSeverity: 'low' }] }));
+  // No grouping timers: every change is delivered at once, so the run measures work, not waiting.
+  writeFileSync(path.join(dir, 'routing.yaml'), stringify({ route: { receivers: ['local'], groupWait: '0s', groupInterval: '0s' } }));
   const { config, secrets } = loadConfig({ dir, env: { HOOK_URL: hookUrl, HOOK_SECRET: secret } });
   const policy = config.brands[0].effectivePolicy;
 
