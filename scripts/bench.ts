@@ -6,7 +6,7 @@
  *   - a one-job-per-post pipeline doing the same work (the design repwatch avoids).
  * Figures are ratios within one run: these machines are shared and noisy.
  *
- *   npm run bench -- [--posts 100000] [--per-post 10000]
+ *   npm run bench -- [--posts 100000] [--per-post 10000] [--profile]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ import { loadConfig } from '../src/config/load';
 import { mentionKey } from '../src/domain/mention';
 import { applySignal, evaluatePost } from '../src/domain/policy';
 import { createLogger } from '../src/logger';
+import { CaseIndex } from '../src/store/case-index';
+import { Locks } from '../src/store/lock';
 import { redisSequence } from '../src/store/sequence';
 import { Store, insertNew } from '../src/store/store';
 import { startRepwatch } from '../workers/app';
@@ -37,9 +39,43 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+/**
+ * `--profile`: time spent in each store, case-index and lock call, summed over concurrent calls
+ * and printed at the end. It shows where a page's time goes (round trips to the store, mostly).
+ */
+function profileCalls(): () => string {
+  const spent = new Map<string, { calls: number; ms: number }>();
+  const wrap = (proto: Record<string, unknown>, label: string) => {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const fn = proto[name];
+      if (name === 'constructor' || typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') continue;
+      proto[name] = async function (this: unknown, ...args: unknown[]) {
+        const t = performance.now();
+        try {
+          return await (fn as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+        } finally {
+          const e = spent.get(`${label}.${name}`) ?? { calls: 0, ms: 0 };
+          e.calls++;
+          e.ms += performance.now() - t;
+          spent.set(`${label}.${name}`, e);
+        }
+      };
+    }
+  };
+  wrap(Store.prototype as unknown as Record<string, unknown>, 'store');
+  wrap(CaseIndex.prototype as unknown as Record<string, unknown>, 'caseIndex');
+  wrap(Locks.prototype as unknown as Record<string, unknown>, 'locks');
+  return () =>
+    [...spent]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .map(([name, e]) => `  ${name.padEnd(30)} ${String(e.calls).padStart(6)} calls ${Math.round(e.ms).toLocaleString('en-US').padStart(8)} ms`)
+      .join('\n');
+}
+
 const BRAND = 'benchbrand';
 
 async function main(): Promise<void> {
+  const profile = process.argv.includes('--profile') ? profileCalls() : undefined;
   const total = arg('--posts', 100_000);
   const perPostCount = Math.min(total, arg('--per-post', 10_000));
   const { redisUrl, mongoUri } = servicesUp();
@@ -88,8 +124,14 @@ async function main(): Promise<void> {
     stored += r.posts;
     ingestBusyMs += (job.finishedOn ?? 0) - (job.processedOn ?? 0);
   });
+  // A failing page would be retried forever at this pace: the bench stops on the first failure.
+  let ingestFailure: Error | undefined;
+  app.workers.ingest?.on('failed', (_job, err) => {
+    ingestFailure ??= err;
+  });
   for (;;) {
     await new Promise((r) => setTimeout(r, 250));
+    if (ingestFailure) throw new Error(`an ingest job failed, so the figures would mean nothing: ${ingestFailure.message}`);
     const cursor = await redis.hget(`${prefix}:source:${BRAND}:replay`, 'cursor');
     const counts = await Promise.all([app.queues.ingest, app.queues.deliver].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
     if (cursor && JSON.parse(cursor).done && counts.every((c) => Object.values(c).every((n) => n === 0))) break;
@@ -154,6 +196,7 @@ async function main(): Promise<void> {
   out('');
   out(`end to end / raw insert:    ${(e2eRate / rawRate).toFixed(2)}  (target ≥ 0.50)`);
   out(`end to end / one-per-post:  ${(e2eRate / perRate).toFixed(2)}  (target > 1)`);
+  if (profile) out(`\ntime in store, case-index and lock calls (summed over concurrent calls, all three runs):\n${profile()}`);
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();

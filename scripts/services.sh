@@ -48,8 +48,16 @@ ensure_redis() {
   die "redis-server did not answer on $host:$port; see $local_dir/redis.log"
 }
 
+# FerretDB 1.24.2's SQLite handler looks documents up by `_ferretdb_sjson->'$._id'` while its unique
+# _id index is on `_ferretdb_sjson->"_id"`: SQLite does not match the two expressions, so every
+# lookup, update and delete by _id scans the table (cost grows with the collection; the same class
+# of bug as FerretDB/FerretDB#4646 for PostgreSQL). The build writes the lookup the way the index
+# is written; the two are the same JSON path, so results do not change, only the query plan.
+ferret_patch="id-lookup-uses-index-1"
+
 build_ferretdb() {
-  [ -x "$ferret_bin" ] && "$ferret_bin" --version 2>/dev/null | grep -q "version: $ferret_version" && return 0
+  [ -x "$ferret_bin" ] && "$ferret_bin" --version 2>/dev/null | grep -q "version: $ferret_version" \
+    && [ "$(cat "$ferret_bin.patch" 2>/dev/null)" = "$ferret_patch" ] && return 0
   command -v go >/dev/null 2>&1 || die "Go is needed to build FerretDB once (no MONGODB_URI given)"
   say "building FerretDB $ferret_version once into .local/bin (takes a few minutes the first time)"
   # `go install ...@v1.24.2` stops on the module proxy's deprecation look-up here, and a build from the
@@ -60,15 +68,26 @@ build_ferretdb() {
   rm -rf "$local_dir/ferretdb-src" && mkdir -p "$local_dir/bin"
   cp -r "$src" "$local_dir/ferretdb-src" && chmod -R u+w "$local_dir/ferretdb-src"
   echo "$ferret_version" > "$local_dir/ferretdb-src/build/version/version.txt"
+  local metadata="$local_dir/ferretdb-src/internal/backends/sqlite/metadata/metadata.go"
+  sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$metadata"
+  grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$metadata" || die "could not patch FerretDB's _id lookup (see the comment above build_ferretdb)"
   (cd "$local_dir/ferretdb-src" && go build -trimpath -o "$ferret_bin" ./cmd/ferretdb) >&2 || die "FerretDB build failed"
+  echo "$ferret_patch" > "$ferret_bin.patch"
   rm -rf "$local_dir/ferretdb-src"
 }
 
 ensure_ferretdb() {
   # Ours already running (another checkout may run its own on a neighbouring port).
   if [ -f "$ferret_pidfile" ] && kill -0 "$(cat "$ferret_pidfile")" 2>/dev/null && [ -f "$local_dir/ferretdb.port" ]; then
-    ferret_port="$(cat "$local_dir/ferretdb.port")"
-    port_open 127.0.0.1 "$ferret_port" && return 0
+    if [ "$(cat "$ferret_bin.patch" 2>/dev/null)" = "$ferret_patch" ]; then
+      ferret_port="$(cat "$local_dir/ferretdb.port")"
+      port_open 127.0.0.1 "$ferret_port" && return 0
+    else
+      say "stopping our FerretDB: it was built before the current patch ($ferret_patch)"
+      kill "$(cat "$ferret_pidfile")" 2>/dev/null || true
+      rm -f "$ferret_pidfile" "$local_dir/ferretdb.port"
+      sleep 1
+    fi
   fi
   local tries=0
   while port_open 127.0.0.1 "$ferret_port"; do

@@ -9,8 +9,9 @@ import { ingestPage, type IngestOutcome } from '../src/services/ingest';
 import { pollSource, type PollOutcome } from '../src/services/poll';
 import type { Dispatch } from '../src/services/ports';
 import type { Alert } from '../src/domain/alert';
-import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert } from '../src/services/lifecycle';
+import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert, sweep } from '../src/services/lifecycle';
 import { recheckEngagement, type RecheckOutcome } from '../src/services/recheck';
+import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
@@ -64,7 +65,7 @@ export interface Repwatch {
   close(): Promise<void>;
 }
 
-/** Every minute, the schedule role looks for overdue critical alerts whose SLA timer was lost. */
+/** Every minute: overdue critical alerts whose SLA timer was lost, and recovery windows that ended. */
 const SLA_SWEEP = 'sla-sweep';
 const SLA_SWEEP_EVERY_MS = 60_000;
 
@@ -87,6 +88,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const notifiers = createNotifiers(config.receivers, secrets);
   const sourceState = new SourceState(redis, prefix);
   const locks = new Locks(redis, prefix);
+  const caseIndex = new CaseIndex(redis, prefix);
   const rate = options.clockRate ?? 1;
   const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
 
@@ -137,7 +139,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: 5, backoff: { type: 'repwatch', delay: 1000 } });
     },
   };
-  const lifecycleDeps = { config, store, dispatch, locks, now, logger };
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger };
 
   const workers: Repwatch['workers'] = {};
   const common = { connection, prefix, autorun: true } as const;
@@ -154,7 +156,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   if (roles.has('ingest')) {
     workers.ingest = new Worker(
       QUEUES.ingest,
-      (job) => runJob(() => ingestPage({ config, store, dispatch, locks, now, logger }, parseJob(ingestJobSchema, job))),
+      (job) => runJob(() => ingestPage(lifecycleDeps, parseJob(ingestJobSchema, job))),
       { ...common, concurrency: config.settings.ingestConcurrency, settings: { backoffStrategy: backoffFor(1000) } },
     );
   }
@@ -173,15 +175,15 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     // Rechecks call the platforms, so they run where polls run.
     workers.recheck = new Worker(
       QUEUES.recheck,
-      (job) => runJob(() => recheckEngagement({ config, secrets, store, sourceState, dispatch, locks, now, logger }, parseJob(recheckJobSchema, job))),
+      (job) => runJob(() => recheckEngagement({ ...lifecycleDeps, secrets, sourceState }, parseJob(recheckJobSchema, job))),
       { ...common, concurrency: 2, settings: { backoffStrategy: backoffFor(5000) } },
     );
   }
   if (roles.has('sla')) {
     workers.sla = new Worker(
       QUEUES.sla,
-      // A timer escalates its alert; the periodic sweep catches timers lost with Redis.
-      (job) => runJob(async () => (job.name === SLA_SWEEP ? (await escalateOverdue(lifecycleDeps)).length > 0 : escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId))),
+      // A timer escalates its alert; the periodic sweep catches timers lost with Redis and settles ended recovery windows.
+      (job) => runJob(async () => (job.name === SLA_SWEEP ? (await sweep(lifecycleDeps)).escalated.length > 0 : escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId))),
       { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
     );
   }

@@ -91,8 +91,26 @@ const postKeyOf = (p: Pick<CasePost, 'platform' | 'postId'>) => `${p.platform}/$
  * The conversation a post belongs to. A post without a conversation id may be the start of one,
  * so its own id is its key: replies to it (conversationId = its id) then join its case.
  */
-function postConversationKey(post: CasePost): string {
+function postConversationKey(post: Pick<CasePost, 'platform' | 'postId' | 'conversationId'>): string {
   return conversationKeyOf(post.platform, post.conversationId) ?? conversationKeyOf(post.platform, post.postId)!;
+}
+
+/** The index keys a post can join a case by: its author, and its conversation. */
+export function caseKeysOfPost(post: Pick<CasePost, 'platform' | 'postId' | 'handle' | 'conversationId'>): string[] {
+  return [`author:${authorKeyOf(post.handle)}`, `conversation:${postConversationKey(post)}`];
+}
+
+/**
+ * The index keys later posts can reach this case by, and until when (ms since epoch): an open or
+ * acknowledged case takes posts by its authors and in its conversations within its window; a
+ * resolved case watched for recovery takes its authors' follow-ups until the window ends. No
+ * `until`: the case takes nothing any more. Mirrors findCase and recoveryCandidates.
+ */
+export function caseReach(c: Case, settings: CaseSettings): { keys: string[]; until?: number } {
+  const keys = [...c.authorKeys.map((a) => `author:${a}`), ...c.conversationKeys.map((k) => `conversation:${k}`)];
+  if (c.state !== 'resolved') return { keys, until: c.lastPostAt + settings.windowMs };
+  if (c.recovery?.state === 'watching') return { keys, until: c.recovery.until };
+  return { keys };
 }
 
 /** Deterministic, so a retried job creates the same case rather than a second one. */

@@ -22,5 +22,7 @@ export interface SendContext {
 export interface Notifier {
   readonly receiverId: string;
   readonly type: 'slack' | 'webhook' | 'pagerduty';
+  /** Replies in threads (a Slack bot): the delivery looks up and keeps the case's thread reference. */
+  readonly threads?: boolean;
   send(event: AlertEvent, logger: Logger, context?: SendContext): Promise<DeliveryReceipt>;
 }

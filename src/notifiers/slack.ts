@@ -242,6 +242,7 @@ export function createSlackNotifier(config: SlackReceiverConfig, secrets: Secret
   return {
     receiverId: config.id,
     type: 'slack',
+    threads: true,
     async send(event: AlertEvent, logger: Logger, context?: SendContext): Promise<DeliveryReceipt> {
       const message = buildSlackMessage(event);
       let ts: string | undefined;

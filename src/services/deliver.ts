@@ -40,15 +40,15 @@ export async function deliverEvent(
   if (record.claimant !== undefined && record.claimant !== claimant) return { status: 'another-job' };
   const logger = deps.logger.child({ receiver: receiverId, event: event.id, seq: event.seq });
   const threadKey = threadKeyOf(event.alert);
-  const thread = await deps.store.getNotificationLog(threadKey, receiverId);
+  const thread = notifier.threads ? await deps.store.getNotificationLog(threadKey, receiverId) : undefined;
   try {
     const receipt = await notifier.send(event, logger, { threadRef: thread?.threadRef });
     const at = deps.now();
     await deps.store.markDelivered(event.id, receiverId, at, receipt.status, receipt.reference);
-    const log = (await deps.store.getNotificationLog(event.alertId, receiverId)) ?? {};
-    await deps.store.saveNotificationLog(event.alertId, receiverId, { ...log, firstEventAt: log.firstEventAt ?? at, lastSentAt: at, lastSentVersion: event.alert.version });
+    const log = await deps.store.getNotificationLog(event.alertId, receiverId);
+    await deps.store.saveNotificationLog(event.alertId, receiverId, { ...log, firstEventAt: log?.firstEventAt ?? at, lastSentAt: at, lastSentVersion: event.alert.version }, !!log);
     // The first message of a case starts its thread; later ones reply in it (Slack bot tokens).
-    if (receipt.reference && !thread?.threadRef) await deps.store.saveNotificationLog(threadKey, receiverId, { ...(thread ?? {}), threadRef: receipt.reference });
+    if (notifier.threads && receipt.reference && !thread?.threadRef) await deps.store.saveNotificationLog(threadKey, receiverId, { ...(thread ?? {}), threadRef: receipt.reference }, !!thread);
     logger.debug({ httpStatus: receipt.status }, 'delivered');
     return { status: 'sent', httpStatus: receipt.status };
   } catch (err) {

@@ -1,7 +1,7 @@
 import type { Judgement } from '../analysis/judgement';
 import type { Config, ResolvedBrand } from '../config/load';
-import type { Alert, AlertPost, StormSummary } from '../domain/alert';
-import { addPost, findCase, followUp, recoveryCandidates, settleRecovery, type Case, type CasePost, type CaseSettings } from '../domain/cases';
+import type { Alert, AlertEvent, AlertPost, StormSummary } from '../domain/alert';
+import { addPost, caseKeysOfPost, findCase, followUp, recoveryCandidates, settleRecovery, type Case, type CasePost } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
 import { authorKeyOf, fingerprintOf, stormFingerprintOf } from '../domain/fingerprint';
 import { impactOf, type EngagementSample } from '../domain/impact';
@@ -10,8 +10,10 @@ import { applySignal, evaluatePost, isThreat, type BrandRef, type PostSignal } f
 import { DEFAULT_STORM_SETTINGS, observe, topTerms, type StormSettings, type StormTracker, type StormTransition } from '../domain/storms';
 import { brandWords, contentTerms, topicOf } from '../domain/terms';
 import type { Logger } from '../logger';
+import type { CaseIndex } from '../store/case-index';
 import type { Locks } from '../store/lock';
 import { withEventId, type EventInput, type Store } from '../store/store';
+import { caseSettingsOf, casesReachedBy, saveCases } from './cases';
 import { planDeliveries } from './notify';
 import type { Dispatch } from './ports';
 
@@ -21,6 +23,7 @@ export interface EvaluateDeps {
   store: Store;
   dispatch: Dispatch;
   locks: Locks;
+  caseIndex: CaseIndex;
   now: () => number;
   logger: Logger;
 }
@@ -62,10 +65,6 @@ export function stormSettingsOf(policy: ResolvedBrand['effectivePolicy']): Storm
   };
 }
 
-export function caseSettingsOf(policy: ResolvedBrand['effectivePolicy']): CaseSettings {
-  return { windowMs: policy.caseWindow, recoveryWindowMs: policy.recoveryWindow };
-}
-
 interface JudgedPost extends EvaluateItem {
   postKey: string;
   topic: string;
@@ -75,20 +74,44 @@ interface JudgedPost extends EvaluateItem {
   at: number;
 }
 
+/** What a page decided under the brand's lock, to be handed on after it. */
+interface Decided {
+  events: AlertEvent[];
+  newEvents: number;
+  alerts: Alert[];
+  toRecheck: JudgedPost[];
+  stormsStarted: number;
+}
+
 /**
  * The policy step of a page: storms, alerts by fingerprint, cases and recovery, then the alert
- * stream and the deliveries. One brand's pages take turns (a Redis lock), because storm trackers,
- * cases and alerts are read, changed and written back. Safe to repeat: events have deterministic
- * ids, a post is counted in an alert once (alert members), storm counts take only newly stored posts.
+ * stream and the deliveries. One brand's pages take turns (a Redis lock) while storm trackers,
+ * cases and alerts are read, changed and written back; deliveries and timers are handed on after
+ * the lock is released. Safe to repeat: events have deterministic ids, a post is counted in an
+ * alert once (alert members), storm counts take only newly stored posts.
  */
 export async function evaluatePage(deps: EvaluateDeps, brandId: string, items: EvaluateItem[], sourceId?: string): Promise<EvaluateOutcome> {
   const brand = deps.config.brands.find((b) => b.id === brandId);
   if (!brand) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no brand "${brandId}" (config changed?)`);
   if (items.length === 0) return { alerts: 0, newEvents: 0, deliveries: 0, stormsStarted: 0 };
-  return deps.locks.withLock(`brand:${brand.id}`, () => evaluateLocked(deps, brand, items, sourceId));
+  const decided = await deps.locks.withLock(`brand:${brand.id}`, () => evaluateLocked(deps, brand, items));
+  const { events, newEvents, alerts, toRecheck, stormsStarted } = decided;
+  const policy = brand.effectivePolicy;
+  // Deliveries by route, SLA timers for critical alerts.
+  const requests = await planDeliveries(deps, events);
+  if (requests.length) await deps.dispatch.deliver(requests);
+  for (const alert of alerts) {
+    if (alert.slaDeadline && alert.status === 'triggered' && !alert.escalatedAt) await deps.dispatch.slaTimer(alert.id, Date.parse(alert.slaDeadline));
+  }
+  // High-impact posts are measured again, so their projected reach follows the engagement curve.
+  if (sourceId && policy.engagementRechecks.length) {
+    for (const p of toRecheck) await deps.dispatch.recheck({ brandId: brand.id, sourceId, postKey: p.postKey, round: 0 }, p.ingestedAt + policy.engagementRechecks[0]);
+  }
+  if (newEvents) deps.logger.info({ brand: brand.id, events: newEvents, storms: stormsStarted }, 'alert stream updated');
+  return { alerts: alerts.length, newEvents, deliveries: requests.length, stormsStarted };
 }
 
-async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[], sourceId?: string): Promise<EvaluateOutcome> {
+async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[]): Promise<Decided> {
   const { store } = deps;
   const now = deps.now();
   const at = new Date(now).toISOString();
@@ -120,10 +143,14 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     p.signal && p.signal.scope === 'author' && p.topic === 'general'
       ? Object.keys(brand.topics).map((t) => ({ topic: t, fp: fingerprintOf(brand.id, p.mention, t, p.signal!.kind === 'opportunity' ? 'opportunity' : 'threat').value }))
       : [];
-  const [trackers, heads] = await Promise.all([
+  // A recheck is the same post again: its case has it already (and a resolved case must not restart).
+  const casePosts = posts.filter((p) => !p.recheck);
+  const [trackers, heads, storedCases] = await Promise.all([
     store.getStormTrackers(topics.map(stormKey)),
     store.alertHeads([...stormFps.values(), ...posts.flatMap((p) => (p.signal ? [p.signal.fingerprint, ...topicFingerprints(p).map((c) => c.fp)] : []))]),
+    casesReachedBy(deps, brand, casePosts.flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle })), now),
   ]);
+  const knownTrackers = new Set(trackers.keys());
   const stored = await store.getAlerts([...heads.values()].map((h) => h.alertId));
   const isOpen = (fp: string) => {
     const head = heads.get(fp);
@@ -254,7 +281,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
 
   // 3. Cases: an author's posts across platforms and a conversation's replies, and recovery after resolution.
   const caseSettings = caseSettingsOf(policy);
-  const cases = await store.activeCases(brand.id);
+  const cases = [...storedCases.values()];
   const changedCases = new Map<string, Case>();
   const put = (c: Case) => {
     changedCases.set(c.id, c);
@@ -266,8 +293,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     const settled = settleRecovery(c, now);
     if (settled !== c && JSON.stringify(settled) !== JSON.stringify(c)) put(settled);
   }
-  // A recheck is the same post again: its case has it already (and a resolved case must not restart).
-  for (const p of posts.filter((x) => !x.recheck)) {
+  for (const p of casePosts) {
     const alertId = p.signal && p.signal.kind !== 'opportunity' ? target(p.signal.fingerprint).id : undefined;
     const post: CasePost = {
       platform: p.mention.platform,
@@ -297,24 +323,16 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     return withEventId({ type: kind === 'storm' ? 'storm.started' : kind === 'triggered' ? 'alert.triggered' : 'alert.updated', alert, at });
   });
   const { events, newEvents } = await store.appendEvents(changes);
-  await store.saveAlerts(changes.map((c) => c.alert));
-  await store.setAlertHeads([...newHeads.values()]);
-  await store.addMembers(members);
-  await store.saveCases([...changedCases.values()]);
-  await store.saveStormTrackers(changedTrackers);
-
-  // 5. Hand on: deliveries by route, SLA timers for critical alerts.
-  const requests = await planDeliveries(deps, events);
-  if (requests.length) await deps.dispatch.deliver(requests);
-  for (const alert of working.values()) {
-    if (alert.slaDeadline && alert.status === 'triggered' && !alert.escalatedAt) await deps.dispatch.slaTimer(alert.id, Date.parse(alert.slaDeadline));
-  }
-  // High-impact posts are measured again, so their projected reach follows the engagement curve.
-  if (sourceId && policy.engagementRechecks.length) {
-    for (const p of toRecheck) await deps.dispatch.recheck({ brandId: brand.id, sourceId, postKey: p.postKey, round: 0 }, p.ingestedAt + policy.engagementRechecks[0]);
-  }
-  if (newEvents) deps.logger.info({ brand: brand.id, events: newEvents, storms: stormsStarted }, 'alert stream updated');
-  return { alerts: working.size, newEvents, deliveries: requests.length, stormsStarted };
+  // Each write is one round trip or a few, and the server may be busy with another page's
+  // mentions: they go out together rather than one after the other.
+  await Promise.all([
+    store.saveAlerts(changes.map((c) => c.alert), new Set(stored.keys())),
+    store.setAlertHeads([...newHeads.values()], new Set(heads.keys())),
+    store.addMembers(members),
+    saveCases(deps, brand, [...changedCases.values()], now, new Set(storedCases.keys())),
+    store.saveStormTrackers(changedTrackers, knownTrackers),
+  ]);
+  return { events, newEvents, alerts: [...working.values()], toRecheck, stormsStarted };
 }
 
 const STORM_TOP_POSTS = 5;

@@ -1,9 +1,10 @@
 import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
-import { acknowledgeCase, resolveCase } from '../domain/cases';
+import { acknowledgeCase, resolveCase, settleRecovery } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
 import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
 import { withEventId } from '../store/store';
-import { caseSettingsOf, type EvaluateDeps } from './evaluate';
+import { caseSettingsOf, saveCases } from './cases';
+import type { EvaluateDeps } from './evaluate';
 import { planDeliveries } from './notify';
 
 export type LifecycleDeps = EvaluateDeps;
@@ -40,7 +41,7 @@ async function change(
       const brand = deps.config.brands.find((b) => b.id === next.brandId);
       if (c && brand) {
         const updated = type === 'alert.acknowledged' ? (c.state === 'open' ? acknowledgeCase(c, by, now) : c) : c.state !== 'resolved' ? resolveCase(c, by, now, caseSettingsOf(brand.effectivePolicy)) : c;
-        if (updated !== c) await deps.store.saveCases([updated]);
+        if (updated !== c) await saveCases(deps, brand, [updated], now, new Set([c.id]));
       }
     }
     // A storm is handled as one: its grouped alerts are acknowledged and resolved with it.
@@ -83,4 +84,33 @@ export async function escalateOverdue(deps: LifecycleDeps): Promise<string[]> {
     if (await escalateIfOverdue(deps, alert.id)) escalated.push(alert.id);
   }
   return escalated;
+}
+
+/**
+ * Resolved cases whose recovery window ended without a neutral or positive post are recorded as
+ * not recovered. Part of the periodic sweep: evaluation only reads the cases its posts reach, so
+ * a customer who never posts again is settled here.
+ */
+export async function settleRecoveries(deps: LifecycleDeps): Promise<string[]> {
+  const settled: string[] = [];
+  const due = await deps.store.casesDueToSettle(deps.now());
+  for (const brandId of new Set(due.map((c) => c.brandId))) {
+    const brand = deps.config.brands.find((b) => b.id === brandId);
+    if (!brand) continue;
+    await deps.locks.withLock(`brand:${brandId}`, async () => {
+      const now = deps.now();
+      const ids = due.filter((c) => c.brandId === brandId).map((c) => c.id);
+      const current = [...(await deps.store.getCases(ids)).values()];
+      const changed = current.filter((c) => settleRecovery(c, now) !== c).map((c) => settleRecovery(c, now));
+      await saveCases(deps, brand, changed, now, new Set(ids));
+      settled.push(...changed.map((c) => c.id));
+    });
+  }
+  if (settled.length) deps.logger.info({ cases: settled.length }, 'recovery windows ended: not recovered');
+  return settled;
+}
+
+/** The schedule role's minute sweep: escalations whose timer was lost, and ended recovery windows. */
+export async function sweep(deps: LifecycleDeps): Promise<{ escalated: string[]; settled: string[] }> {
+  return { escalated: await escalateOverdue(deps), settled: await settleRecoveries(deps) };
 }

@@ -53,10 +53,11 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
         requests.push({ eventId: event.id, receiverId, delayMs: 0 });
         continue;
       }
-      const log = (await store.getNotificationLog(alert.id, receiverId)) ?? {};
+      const stored = await store.getNotificationLog(alert.id, receiverId);
+      const log = stored ?? {};
       if (log.firstEventAt === undefined) {
         log.firstEventAt = now;
-        await store.saveNotificationLog(alert.id, receiverId, log);
+        await store.saveNotificationLog(alert.id, receiverId, log, !!stored);
       }
       let sendAt = nextNotificationAt(route, log, event.type, now);
       const quiet = route.quietHours ? config.routing.quietHours[route.quietHours] : undefined;

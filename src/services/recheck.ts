@@ -1,22 +1,13 @@
-import type { Config, Secrets } from '../config/load';
+import type { Secrets } from '../config/load';
 import { connectorFor } from '../connectors';
 import { RepwatchError } from '../domain/errors';
-import type { Logger } from '../logger';
-import type { Locks } from '../store/lock';
 import type { SourceState } from '../store/source-state';
-import type { Store } from '../store/store';
-import { evaluatePage } from './evaluate';
+import { evaluatePage, type EvaluateDeps } from './evaluate';
 import type { Dispatch, RecheckRequest } from './ports';
 
-export interface RecheckDeps {
-  config: Config;
+export interface RecheckDeps extends EvaluateDeps {
   secrets: Secrets;
-  store: Store;
   sourceState: SourceState;
-  dispatch: Dispatch;
-  locks: Locks;
-  now: () => number;
-  logger: Logger;
 }
 
 export type RecheckOutcome = { status: 'measured'; alerts: number } | { status: 'skipped'; why: string };

@@ -25,7 +25,8 @@ export class Locks {
     while ((await this.redis.set(key, token, 'PX', this.ttlMs, 'NX')) !== 'OK') {
       if (Date.now() > deadline) throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', `waited over ${this.waitMs / 1000} s for the lock on ${name}`);
       await new Promise((r) => setTimeout(r, pause));
-      pause = Math.min(pause * 2, 100);
+      // Short pauses: a page holds the lock for tens of milliseconds, and a waiter that oversleeps idles the brand.
+      pause = Math.min(pause * 2, 20);
     }
     try {
       return await fn();

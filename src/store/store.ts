@@ -220,9 +220,9 @@ export class Store {
     return (await this.getAlerts([id])).get(id);
   }
 
-  /** Writes alerts as they are now (insert or replace by id). */
-  async saveAlerts(alerts: Alert[]): Promise<void> {
-    await this.putDocs(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, ...a })));
+  /** Writes alerts as they are now (insert or replace by id). `known`: ids read from the store just before. */
+  async saveAlerts(alerts: Alert[], known?: ReadonlySet<string>): Promise<void> {
+    await this.putDocs(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, ...a })), known);
   }
 
   /** The current alert id of each fingerprint. */
@@ -230,8 +230,8 @@ export class Store {
     return this.getDocs(this.models.AlertHead.collection, fingerprints);
   }
 
-  async setAlertHeads(heads: { fingerprint: string; alertId: string; generation: number }[]): Promise<void> {
-    await this.putDocs(this.models.AlertHead.collection, heads.map((h) => ({ _id: h.fingerprint, alertId: h.alertId, generation: h.generation })));
+  async setAlertHeads(heads: { fingerprint: string; alertId: string; generation: number }[], known?: ReadonlySet<string>): Promise<void> {
+    await this.putDocs(this.models.AlertHead.collection, heads.map((h) => ({ _id: h.fingerprint, alertId: h.alertId, generation: h.generation })), known);
   }
 
   /** Which of these `alertId|postKey` memberships are recorded already. */
@@ -275,10 +275,19 @@ export class Store {
     return this.getDocs<Case>(this.models.Case.collection, ids);
   }
 
-  /** A brand's cases that are open or acknowledged, or resolved and still watched for recovery. */
+  /**
+   * A brand's cases that are open or acknowledged, or resolved and still watched for recovery.
+   * A scan of the brand's cases: used to rebuild the case index, not per page.
+   */
   async activeCases(brandId: string): Promise<Case[]> {
     const docs = await this.models.Case.collection.find({ brandId }).toArray();
     return docs.map((d) => withoutId(d) as unknown as Case).filter((c) => c.state !== 'resolved' || c.recovery?.state === 'watching');
+  }
+
+  /** Resolved cases whose recovery window has ended while still watching: 'not-recovered' is due. */
+  async casesDueToSettle(now: number): Promise<Case[]> {
+    const docs = await this.models.Case.collection.find({ 'recovery.state': 'watching', 'recovery.until': { $lt: now } }).toArray();
+    return docs.map((d) => withoutId(d) as unknown as Case);
   }
 
   async listCases(brandId?: string): Promise<Case[]> {
@@ -286,24 +295,26 @@ export class Store {
     return docs.map((d) => withoutId(d) as unknown as Case);
   }
 
-  async saveCases(cases: Case[]): Promise<void> {
-    await this.putDocs(this.models.Case.collection, cases.map((c) => ({ _id: c.id, ...c })));
+  async saveCases(cases: Case[], known?: ReadonlySet<string>): Promise<void> {
+    await this.putDocs(this.models.Case.collection, cases.map((c) => ({ _id: c.id, ...c })), known);
   }
 
   async getStormTrackers(keys: string[]): Promise<Map<string, StormTracker>> {
     return this.getDocs<StormTracker>(this.models.StormTracker.collection, keys);
   }
 
-  async saveStormTrackers(trackers: Map<string, StormTracker>): Promise<void> {
-    await this.putDocs(this.models.StormTracker.collection, [...trackers].map(([key, t]) => ({ _id: key, ...t })));
+  async saveStormTrackers(trackers: Map<string, StormTracker>, known?: ReadonlySet<string>): Promise<void> {
+    await this.putDocs(this.models.StormTracker.collection, [...trackers].map(([key, t]) => ({ _id: key, ...t })), known);
   }
 
   async getNotificationLog(alertId: string, receiverId: string): Promise<NotificationLogRecord | undefined> {
     return (await this.getDocs<NotificationLogRecord>(this.models.NotificationLog.collection, [`${alertId}|${receiverId}`])).get(`${alertId}|${receiverId}`);
   }
 
-  async saveNotificationLog(alertId: string, receiverId: string, record: NotificationLogRecord): Promise<void> {
-    await this.putDocs(this.models.NotificationLog.collection, [{ _id: `${alertId}|${receiverId}`, ...record }]);
+  /** `exists`: the record was just read, so it is replaced rather than inserted. */
+  async saveNotificationLog(alertId: string, receiverId: string, record: NotificationLogRecord, exists = false): Promise<void> {
+    const _id = `${alertId}|${receiverId}`;
+    await this.putDocs(this.models.NotificationLog.collection, [{ _id, ...record }], exists ? new Set([_id]) : undefined);
   }
 
   /** Documents by `_id`, keyed by it, without the `_id` field. */
@@ -321,10 +332,12 @@ export class Store {
    * Insert-or-replace by `_id`. New documents go in with one bulk insert; existing ones are
    * replaced one `_id` equality at a time, a few at once: FerretDB's bulk upserts slow down with
    * the square of the batch (300 replacements took minutes), single replaces stay at about 1 ms.
+   * Documents in `known` (read just before) go straight to a replace: no refused insert first.
    */
-  private async putDocs(coll: Collection<any>, docs: { _id: string }[]): Promise<void> {
+  private async putDocs(coll: Collection<any>, docs: { _id: string }[], known?: ReadonlySet<string>): Promise<void> {
     if (docs.length === 0) return;
-    const existing = [...(await insertNew(coll, docs))].map((i) => docs[i]);
+    const maybeNew = known ? docs.filter((d) => !known.has(d._id)) : docs;
+    const existing = [...(known ? docs.filter((d) => known.has(d._id)) : []), ...[...(await insertNew(coll, maybeNew))].map((i) => maybeNew[i])];
     for (let i = 0; i < existing.length; i += 16) {
       await Promise.all(existing.slice(i, i + 16).map((d) => coll.replaceOne({ _id: d._id }, d)));
     }

@@ -10,11 +10,12 @@ import type { Mention } from '../../src/domain/mention';
 import { createNotifiers } from '../../src/notifiers';
 import { deliverEvent } from '../../src/services/deliver';
 import { ingestPage } from '../../src/services/ingest';
-import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert } from '../../src/services/lifecycle';
+import { acknowledgeAlert, escalateIfOverdue, resolveAlert, sweep } from '../../src/services/lifecycle';
 import { recheckEngagement } from '../../src/services/recheck';
 import { SourceState } from '../../src/store/source-state';
 import type { DeliveryRequest, Dispatch } from '../../src/services/ports';
 import { Locks } from '../../src/store/lock';
+import { CaseIndex } from '../../src/store/case-index';
 import { redisSequence } from '../../src/store/sequence';
 import { Store } from '../../src/store/store';
 import { jobIds } from '../../workers/queues';
@@ -49,7 +50,9 @@ type Step =
   | { at: string; generate: { count: number; every: string; handle: string; followers?: number; texts: string[]; lang?: string } }
   | { at: string; ack: string; by: string }
   | { at: string; resolve: string; by: string }
-  | { at: string; advance: true };
+  | { at: string; advance: true }
+  /** The schedule role's minute sweep: lost SLA timers, ended recovery windows. */
+  | { at: string; sweep: true };
 
 export interface ScenarioFile {
   name: string;
@@ -93,6 +96,7 @@ export class Scenario {
   loaded!: ReturnType<typeof makeConfig>;
   private redis!: Redis;
   private locks!: Locks;
+  private caseIndex!: CaseIndex;
   private prefix = '';
   private readonly jobs = new Map<string, Job>();
   private readonly taken = new Set<string>();
@@ -140,6 +144,7 @@ export class Scenario {
     this.prefix = `{${uniqueName('scn')}}`;
     this.store = await Store.connect({ uri: MONGODB_URI(), dbName: uniqueName('scn'), sequence: redisSequence(this.redis, `${this.prefix}:seq`) });
     this.locks = new Locks(this.redis, this.prefix);
+    this.caseIndex = new CaseIndex(this.redis, this.prefix);
     nock('https://events.pagerduty.com')
       .persist()
       .post('/v2/enqueue')
@@ -158,7 +163,7 @@ export class Scenario {
   }
 
   private get deps() {
-    return { config: this.loaded.config, store: this.store, dispatch: this.dispatch, locks: this.locks, now: () => this.clock, logger: this.log.logger };
+    return { config: this.loaded.config, store: this.store, dispatch: this.dispatch, locks: this.locks, caseIndex: this.caseIndex, now: () => this.clock, logger: this.log.logger };
   }
 
   /** The scheduler: a job id is taken once (as BullMQ's jobId), and runs when the clock reaches it. */
@@ -293,14 +298,15 @@ export class Scenario {
         }
       } else if ('ack' in step) await this.acknowledge(step.ack, step.by);
       else if ('resolve' in step) await this.resolve(step.resolve, step.by);
+      else if ('sweep' in step) await this.sweep();
     }
     // What the last step handed on and is due now.
     await this.advanceTo(this.clock);
   }
 
-  /** The periodic SLA sweep (the schedule role runs it every minute). */
+  /** The periodic sweep (the schedule role runs it every minute); returns the alerts it escalated. */
   async sweep(): Promise<string[]> {
-    return escalateOverdue(this.deps);
+    return (await sweep(this.deps)).escalated;
   }
 
   /** Webhook deliveries by event type. */
