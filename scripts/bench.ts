@@ -24,6 +24,7 @@ import { Locks } from '../src/store/lock';
 import { redisSequence } from '../src/store/sequence';
 import { Store, insertNew } from '../src/store/store';
 import { startRepwatch } from '../workers/app';
+import { outstandingJobs } from '../workers/queues';
 import { servicesUp } from './demo';
 import { generateBenchPosts } from './demo-scenario';
 import { WebhookReceiver, newWebhookSecret } from './webhook-receiver';
@@ -133,8 +134,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
     if (ingestFailure) throw new Error(`an ingest job failed, so the figures would mean nothing: ${ingestFailure.message}`);
     const cursor = await redis.hget(`${prefix}:source:${BRAND}:replay`, 'cursor');
-    const counts = await Promise.all([app.queues.ingest, app.queues.deliver].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-    if (cursor && JSON.parse(cursor).done && counts.every((c) => Object.values(c).every((n) => n === 0))) break;
+    const counts = await Promise.all([app.queues.ingest, app.queues.deliver].map(outstandingJobs));
+    if (cursor && JSON.parse(cursor).done && counts.every((n) => n === 0)) break;
     if (Date.now() - lastPrint > 5000) {
       out(`  … ${stored.toLocaleString('en-US')} posts through ingest, ${receiver.received.length} alerts delivered`);
       lastPrint = Date.now();

@@ -17,7 +17,7 @@ import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
 import { Store } from '../src/store/store';
 import { backoffFor, parseJob, runJob } from './adapters';
-import { QUEUES, deliverJobSchema, ingestJobSchema, jobIds, pollJobSchema, recheckJobSchema, slaJobSchema } from './queues';
+import { QUEUES, REMINDER_JOB, deliverJobSchema, deliveryJobOf, ingestJobSchema, jobIds, pollJobSchema, recheckJobSchema, slaJobSchema } from './queues';
 
 export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver' | 'sla';
 export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver', 'sla'];
@@ -120,11 +120,11 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     async deliver(requests) {
       await queues.deliver.addBulk(
         requests.map((r) => ({
-          name: 'deliver',
-          data: { eventId: r.eventId, receiverId: r.receiverId, ...(r.coalesce ? { latestOf: r.coalesce.alertId } : {}) },
+          name: r.reminder ? REMINDER_JOB : 'deliver',
+          data: deliveryJobOf(r).data,
           opts: {
             ...KEEP,
-            jobId: r.coalesce ? jobIds.notify(r.coalesce.alertId, r.receiverId, r.coalesce.slot) : jobIds.deliver(r.eventId, r.receiverId),
+            jobId: deliveryJobOf(r).id,
             delay: realDelay(r.delayMs ?? 0),
             attempts: delivery.attempts,
             backoff: { type: 'repwatch', delay: delivery.backoff },
@@ -164,9 +164,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     workers.deliver = new Worker(
       QUEUES.deliver,
       (job) => runJob(() => {
-        const { eventId, receiverId, latestOf } = parseJob(deliverJobSchema, job);
         const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        return deliverEvent({ store, notifiers, now, logger }, eventId, receiverId, finalAttempt, latestOf, String(job.id));
+        return deliverEvent({ store, notifiers, dispatch, now, logger }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
       }),
       { ...common, concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );

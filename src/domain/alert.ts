@@ -131,4 +131,10 @@ export interface AlertEvent {
   by?: string;
   /** The alert as it was at this event. */
   alert: Alert;
+  /**
+   * Set only on a reminder: the n-th time this event is sent again because the alert is still
+   * not acknowledged (repeatInterval). A reminder is a message, not a change: it is never on the
+   * stream, and its id is the event's id with `/reminder-n` added.
+   */
+  reminder?: number;
 }

@@ -213,6 +213,19 @@ export function nextNotificationAt(timers: { groupWait: number; groupInterval: n
   return Math.max(now, log.lastSentAt + timers.groupInterval);
 }
 
+/**
+ * Reminders (repeatInterval) are for what someone must act on: high and critical alerts and
+ * storms. A low alert nobody acknowledges would otherwise come back every few hours for good.
+ */
+export const REMINDER_MIN_SEVERITY = 'high';
+/** At the default 4 h, a day of reminders; after that the alert waits in `repwatch alerts list`. */
+export const MAX_REMINDERS = 6;
+
+/** Whether an alert as it is now gets its n-th reminder: still triggered, not inside a storm, high enough. */
+export function reminderDue(alert: { status: string; severity: string; stormId?: string }, n: number): boolean {
+  return n >= 1 && n <= MAX_REMINDERS && alert.status === 'triggered' && !alert.stormId && (alert.severity === 'high' || alert.severity === 'critical');
+}
+
 /** When an unchanged, still open alert is due to be sent again; undefined when nothing was sent yet. */
 export function repeatDueAt(repeatInterval: number, log: NotificationLog): number | undefined {
   return log.lastSentAt === undefined ? undefined : log.lastSentAt + repeatInterval;

@@ -86,7 +86,7 @@ export function buildSlackMessage(event: AlertEvent): { text: string; blocks: un
   const whyPrefix = '*Why it fired*\n';
   const why = `${whyPrefix}${truncate(escapeMrkdwn(alert.reason), SECTION_TEXT_MAX - whyPrefix.length - impact.length - 1)}\n${impact}`;
 
-  const change = CHANGE_WORDS[event.type]?.(event);
+  const change = event.reminder ? `Reminder ${event.reminder}: still not acknowledged` : CHANGE_WORDS[event.type]?.(event);
   const blocks = [
     { type: 'header', text: plain(truncate(`${emoji} ${change ? `${change}: ` : ''}${alert.title}`, HEADER_MAX)) },
     { type: 'section', text: { type: 'mrkdwn', text: post.text.trim() ? quoteWithin(post.text, SECTION_TEXT_MAX) : '_(no text)_' } },

@@ -11,11 +11,12 @@ import type { DeliveryReceipt, Notifier } from './notifier';
 export interface WebhookPayload {
   type: AlertEvent['type'];
   timestamp: string;
-  data: { eventId: string; seq: number; alert: AlertEvent['alert'] };
+  /** `reminder`: the n-th reminder of this event (the alert is still not acknowledged); eventId then ends in `/reminder-n`. */
+  data: { eventId: string; seq: number; alert: AlertEvent['alert']; reminder?: number };
 }
 
 export function webhookPayload(event: AlertEvent): WebhookPayload {
-  return { type: event.type, timestamp: event.at, data: { eventId: event.id, seq: event.seq, alert: event.alert } };
+  return { type: event.type, timestamp: event.at, data: { eventId: event.id, seq: event.seq, alert: event.alert, ...(event.reminder ? { reminder: event.reminder } : {}) } };
 }
 
 type HeaderBag = Headers | Record<string, string | string[] | undefined>;

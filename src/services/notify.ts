@@ -63,7 +63,7 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
       const quiet = route.quietHours ? config.routing.quietHours[route.quietHours] : undefined;
       const until = quiet ? quietUntil(quiet, alert.severity, sendAt) : undefined;
       if (until !== undefined) sendAt = Math.max(sendAt, until);
-      requests.push({ eventId: event.id, receiverId, delayMs: Math.max(0, sendAt - now), coalesce: { alertId: alert.id, slot: sendAt } });
+      requests.push({ eventId: event.id, receiverId, delayMs: Math.max(0, sendAt - now), coalesce: { alertId: alert.id, slot: sendAt }, repeatMs: route.repeatInterval });
     }
   }
   return requests;

@@ -19,6 +19,10 @@ export interface DeliveryRequest {
    * sends the alert's latest event when it runs.
    */
   coalesce?: { alertId: string; slot: number };
+  /** The route's repeatInterval: sent again this long after it went out while nobody acknowledges it. */
+  repeatMs?: number;
+  /** This request is reminder n of the event (eventId) as sent before. */
+  reminder?: number;
 }
 
 export interface RecheckRequest {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Mention } from '../../src/domain/mention';
 import { startRepwatch, type Repwatch } from '../../workers/app';
+import { outstandingJobs } from '../../workers/queues';
 import { WebhookReceiver, newWebhookSecret } from '../../scripts/webhook-receiver';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
 
@@ -87,8 +88,8 @@ describe('pipeline on real Redis and the MongoDB-compatible server', () => {
     await waitFor('the replay to finish and its jobs to drain', async () => {
       const state = await redis.hget(`${prefix}:source:hotel-zeezicht:scenario`, 'cursor');
       if (!state || !JSON.parse(state).done) return false;
-      const counts = await Promise.all([app!.queues.ingest, app!.queues.deliver].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-      return counts.every((c) => Object.values(c).every((n) => n === 0));
+      const counts = await Promise.all([app!.queues.ingest, app!.queues.deliver].map(outstandingJobs));
+      return counts.every((n) => n === 0);
     });
   }
 

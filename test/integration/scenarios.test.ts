@@ -246,3 +246,38 @@ describe('scenario: a slow climb', () => {
     expect(s.webhookTypes()['storm.started']).toBe(1);
   });
 });
+
+describe('scenario: a high complaint nobody acknowledges for hours', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('reminder');
+  }, 120_000);
+  afterAll(() => s.tearDown());
+
+  it('reminds the receiver every repeatInterval until someone acknowledges, each reminder a message of its own', async () => {
+    const loud = (await s.alertOfPost('loud'))!;
+    expect(loud).toMatchObject({ severity: 'high', status: 'acknowledged' });
+    const ofLoud = s.received.received.filter((r) => r.body.data.alert.id === loud.id);
+    expect(ofLoud.map((r) => [r.type, r.body.data.reminder ?? 0])).toEqual([
+      ['alert.triggered', 0],
+      ['alert.triggered', 1],
+      ['alert.triggered', 2],
+      ['alert.triggered', 3],
+      ['alert.acknowledged', 0],
+    ]);
+    expect(ofLoud.slice(1, 4).map((r) => r.body.data.eventId)).toEqual([1, 2, 3].map((n) => `${ofLoud[0].body.data.eventId}/reminder-${n}`));
+    // Sent on the scenario's clock an hour apart (the delivery records keep when).
+    const sentAt = async (eventId: string) => ((await s.store.models.Delivery.collection.findOne({ _id: `${eventId}|hook` } as any)) as any).sentAt.getTime();
+    const first = await sentAt(ofLoud[0].body.data.eventId);
+    expect(await Promise.all(ofLoud.slice(1, 4).map(async (r) => (await sentAt(r.body.data.eventId)) - first))).toEqual([60 * MIN, 120 * MIN, 180 * MIN]);
+    expect(s.received.duplicates).toEqual([]);
+    expect(s.failures).toEqual([]);
+  });
+
+  it('never repeats a low alert, and never sends reminders to on-call', async () => {
+    const quiet = (await s.alertOfPost('quiet'))!;
+    expect(quiet.severity).toBe('low');
+    expect(s.received.received.filter((r) => r.body.data.alert.id === quiet.id).map((r) => r.type)).toEqual(['alert.triggered']);
+    expect(s.pagerduty).toEqual([]);
+  });
+});

@@ -40,6 +40,13 @@ afterAll(() => {
 });
 
 describe('buildSlackMessage', () => {
+  it('says a reminder is a reminder, with its number', () => {
+    const event = { ...fixtureEvent(), reminder: 2 };
+    const header = (buildSlackMessage(event).blocks as any[])[0].text.text;
+    expect(header).toMatch(/Reminder 2: still not acknowledged: /);
+    expect((buildSlackMessage(fixtureEvent()).blocks as any[])[0].text.text).not.toMatch(/Reminder/);
+  });
+
   it('builds a header, the quoted post, author fields, the reason, a context line and ack/resolve buttons', () => {
     const event = fixtureEvent();
     const msg = buildSlackMessage(event);

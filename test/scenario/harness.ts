@@ -18,7 +18,7 @@ import { Locks } from '../../src/store/lock';
 import { CaseIndex } from '../../src/store/case-index';
 import { redisSequence } from '../../src/store/sequence';
 import { Store } from '../../src/store/store';
-import { jobIds } from '../../workers/queues';
+import { deliveryJobOf, jobIds } from '../../workers/queues';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
 
 /**
@@ -180,9 +180,9 @@ export class Scenario {
     deliver: async (requests: DeliveryRequest[]) => {
       const notifiers = createNotifiers(this.loaded.config.receivers, this.loaded.secrets);
       for (const r of requests) {
-        const id = r.coalesce ? jobIds.notify(r.coalesce.alertId, r.receiverId, r.coalesce.slot) : jobIds.deliver(r.eventId, r.receiverId);
+        const { id, data } = deliveryJobOf(r);
         this.schedule(id, this.clock + (r.delayMs ?? 0), () =>
-          deliverEvent({ store: this.store, notifiers, now: () => this.clock, logger: this.log.logger }, r.eventId, r.receiverId, true, r.coalesce?.alertId, id),
+          deliverEvent({ store: this.store, notifiers, dispatch: this.dispatch, now: () => this.clock, logger: this.log.logger }, { ...data, claimant: id }, true),
         );
       }
     },

@@ -7,7 +7,9 @@ import {
   matches,
   nextNotificationAt,
   quietUntil,
+  MAX_REMINDERS,
   receiversFor,
+  reminderDue,
   repeatDueAt,
   routeAlert,
   type Matcher,
@@ -375,5 +377,22 @@ silences:
   it.each(rejects)('rejects %s', (_name, value, at, message) => {
     const issues = issuesOf(value);
     expect(issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: at, message: expect.stringMatching(message) })]));
+  });
+});
+
+describe('reminderDue: which alerts are sent again while nobody acknowledges them', () => {
+  it.each([
+    ['a high alert, first reminder', { status: 'triggered', severity: 'high' }, 1, true],
+    ['a critical alert', { status: 'triggered', severity: 'critical' }, 3, true],
+    ['the last reminder', { status: 'triggered', severity: 'high' }, MAX_REMINDERS, true],
+    ['past the last reminder', { status: 'triggered', severity: 'high' }, MAX_REMINDERS + 1, false],
+    ['reminder 0 is the first send, not a reminder', { status: 'triggered', severity: 'high' }, 0, false],
+    ['acknowledged', { status: 'acknowledged', severity: 'critical' }, 1, false],
+    ['resolved', { status: 'resolved', severity: 'critical' }, 1, false],
+    ['grouped into a storm (the storm reminds instead)', { status: 'triggered', severity: 'high', stormId: 's1' }, 1, false],
+    ['medium', { status: 'triggered', severity: 'medium' }, 1, false],
+    ['low', { status: 'triggered', severity: 'low' }, 1, false],
+  ])('%s', (_label, alert, n, due) => {
+    expect(reminderDue(alert, n)).toBe(due);
   });
 });
