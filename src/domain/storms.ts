@@ -127,15 +127,15 @@ export type StormTransition =
 /** Stored term counts per list; enough for any summary, small enough for every tracker document. */
 const TERM_LIMIT = 50;
 /** Empty buckets folded for one gap: after 500 the baseline has forgotten everything anyway. */
-const MAX_EMPTY_BUCKETS = 500;
+export const MAX_EMPTY_BUCKETS = 500;
 /**
  * Buckets inside a storm fold into the baseline with a tenth of the usual weight and capped at the
  * storm threshold: a pile-on must not teach the baseline that pile-ons are normal, yet a lasting
  * change of level (the brand got bigger) is still learned in hours, so no storm stays open forever.
  */
-const STORM_WEIGHT = 0.1;
+export const STORM_WEIGHT = 0.1;
 /** σ is at least 1, so a brand whose history never varied does not storm on 2 posts. */
-const SIGMA_FLOOR = 1;
+export const SIGMA_FLOOR = 1;
 /**
  * Counts are at least Poisson-noisy, and a Poisson tail is longer than mean + 3σ says for small
  * means: with mean 2, 8 or more in a bucket happens once in ~900 buckets, i.e. a false storm every
@@ -317,14 +317,16 @@ function sigma(st: State): number {
 }
 
 /** Smallest count c with P(X >= c) <= POISSON_TAIL for X ~ Poisson(mean). */
-function poissonLimit(mean: number): number {
+export function poissonLimit(mean: number, tail = POISSON_TAIL): number {
   if (!(mean > 0)) return 1;
-  // Past a few hundred, exp(-mean) heads for underflow and the walk gets long; Cornish-Fisher is exact enough there.
-  if (mean > 400) return Math.ceil(mean + POISSON_Z * Math.sqrt(mean) + (POISSON_Z * POISSON_Z - 1) / 6);
+  // Past a few hundred, exp(-mean) heads for underflow and the walk gets long; Cornish-Fisher is exact
+  // enough there (z scaled from the default tail's: within a few percent for tails down to 1e-9).
+  const z = tail === POISSON_TAIL ? POISSON_Z : POISSON_Z * Math.sqrt(Math.log(tail) / Math.log(POISSON_TAIL));
+  if (mean > 400) return Math.ceil(mean + z * Math.sqrt(mean) + (z * z - 1) / 6);
   let pmf = Math.exp(-mean);
   let cdf = pmf;
   let c = 0;
-  while (1 - cdf > POISSON_TAIL) {
+  while (1 - cdf > tail) {
     c++;
     pmf *= mean / c;
     cdf += pmf;
@@ -591,7 +593,7 @@ function checkSettings(s: StormSettings): void {
   if (bad.length) throw new RepwatchError('RW_ERR_CONFIG_INVALID', `storm settings out of range: ${bad.join(', ')}`, { details: { settings: s } });
 }
 
-function alignDown(at: number, bucketMs: number): number {
+export function alignDown(at: number, bucketMs: number): number {
   return Math.floor(at / bucketMs) * bucketMs;
 }
 
@@ -603,7 +605,7 @@ function finiteOr(v: number, fallback: number): number {
   return Number.isFinite(v) ? v : fallback;
 }
 
-function num(v: number): string {
+export function num(v: number): string {
   return Math.abs(v) >= 100 ? String(Math.round(v)) : v.toFixed(1);
 }
 
@@ -611,7 +613,7 @@ function pct(v: number): string {
   return `${Math.round(v * 100)}%`;
 }
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   if (ms < MINUTE) return `${Math.round(ms / 1000)} s`;
   const minutes = Math.round(ms / MINUTE);
   if (minutes < 120) return `${minutes} min`;

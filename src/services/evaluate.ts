@@ -7,7 +7,8 @@ import { authorKeyOf, fingerprintOf, stormFingerprintOf } from '../domain/finger
 import { impactOf, type EngagementSample } from '../domain/impact';
 import { mentionKey, type Mention } from '../domain/mention';
 import { applySignal, evaluatePost, isThreat, type BrandRef, type PostSignal } from '../domain/policy';
-import { DEFAULT_STORM_SETTINGS, observe, topTerms, type StormSettings, type StormTracker, type StormTransition } from '../domain/storms';
+import { DEFAULT_STORM_SETTINGS, observe, topTerms, type StormSettings, type StormTracker, type StormTransition, type TermCount } from '../domain/storms';
+import { DEFAULT_TERM_CLUSTER_SETTINGS, clusterOf, clusterTopic, observeTerms, type TermCluster } from '../domain/term-clusters';
 import { brandWords, contentTerms, topicOf } from '../domain/terms';
 import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
@@ -51,6 +52,9 @@ export interface EvaluateOutcome {
 
 /** The brand-wide storm tracker's topic; configured topics have their own trackers. */
 export const ALL_TOPICS = 'all';
+
+/** A term cluster's storm topic key: one per cluster, so a later cluster of the same terms is a new storm. */
+const clusterKey = (c: TermCluster) => `cluster/${c.id}`;
 
 export function stormSettingsOf(policy: ResolvedBrand['effectivePolicy']): StormSettings {
   const s = policy.storms;
@@ -145,12 +149,26 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
       : [];
   // A recheck is the same post again: its case has it already (and a resolved case must not restart).
   const casePosts = posts.filter((p) => !p.recheck);
-  const [trackers, heads, storedCases] = await Promise.all([
+  const [trackers, heads, storedCases, storedClusters] = await Promise.all([
     store.getStormTrackers(topics.map(stormKey)),
     store.alertHeads([...stormFps.values(), ...posts.flatMap((p) => (p.signal ? [p.signal.fingerprint, ...topicFingerprints(p).map((c) => c.fp)] : []))]),
     casesReachedBy(deps, brand, casePosts.flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle })), now),
+    store.getTermClusters(brand.id),
   ]);
   const knownTrackers = new Set(trackers.keys());
+  // Open term clusters are storm topics too (found, not configured); their alerts' heads are read
+  // only while some are open.
+  const stormTopics = [...topics];
+  const addClusterTopic = (c: TermCluster) => {
+    const key = clusterKey(c);
+    if (!stormFps.has(key)) {
+      stormFps.set(key, stormFingerprintOf(brand.id, key));
+      stormTopics.push(key);
+    }
+    return key;
+  };
+  const openClusterFps = (storedClusters?.clusters ?? []).map((c) => stormFps.get(addClusterTopic(c))!);
+  if (openClusterFps.length) for (const [fp, head] of await store.alertHeads(openClusterFps)) heads.set(fp, head);
   const stored = await store.getAlerts([...heads.values()].map((h) => h.alertId));
   const isOpen = (fp: string) => {
     const head = heads.get(fp);
@@ -189,12 +207,46 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
   // The storm alert already open for this brand under another topic, if any: one pile-on is one
   // storm, whether the brand-wide tracker or a topic's tracker noticed it first.
   const otherOpenStorm = (topic: string): { alert: Alert; topic: string } | undefined => {
-    for (const t of topics) {
+    for (const t of stormTopics) {
       if (t === topic) continue;
       const found = target(stormFps.get(t)!).alert;
-      if (found?.kind === 'storm' && !found.storm?.endedAt) return { alert: found, topic: t };
+      if (found?.kind === 'storm' && !found.storm?.endedAt) return { alert: found, topic: found.topic ?? t };
     }
     return undefined;
+  };
+  /** A tracker's transition to the storm alert of its topic, or folded into the brand's open storm. */
+  const applyStorm = (topicKey: string, label: string, t: StormTransition, liveTerms: TermCount[], negatives: JudgedPost[], foldedCountsNothing = false) => {
+    let fp = stormFps.get(topicKey)!;
+    let { alert, id, generation } = target(fp);
+    let transition = t;
+    let alertTopic = label;
+    let terms = liveTerms;
+    if (!alert || alert.storm?.endedAt) {
+      const other = otherOpenStorm(topicKey);
+      if (other) {
+        // Fold into the open storm: a start becomes more posts for it; an end of this tracker is not its end.
+        if (t.type === 'ended') return;
+        // (A term cluster's posts are negatives the brand's own tracker has counted already.)
+        transition = { type: 'continued', at: t.at, negative: foldedCountsNothing ? 0 : t.type === 'started' ? t.figures.negative : t.negative };
+        alert = other.alert;
+        fp = other.alert.fingerprint;
+        id = other.alert.id;
+        generation = target(fp).generation;
+        alertTopic = other.topic;
+        // The open storm keeps its terms and takes in this tracker's.
+        terms = mergeTerms(other.alert.storm?.topTerms ?? [], liveTerms);
+      }
+    }
+    const next = stormAlert(brandRef, alertTopic, alert, id, fp, transition, terms, negatives, now);
+    if (!next) return;
+    if (transition.type === 'started' && (!alert || alert.storm?.endedAt)) stormsStarted++;
+    change(next, transition.type === 'started' && !alert ? 'storm' : 'updated', fp, generation);
+  };
+  const termsCache = new Map<string, string[]>();
+  const termsOf = (p: JudgedPost) => {
+    let terms = termsCache.get(p.postKey);
+    if (!terms) termsCache.set(p.postKey, (terms = contentTerms(p.mention.text, excluded)));
+    return terms;
   };
   for (const topic of topics) {
     if (fresh.length === 0) break;
@@ -203,42 +255,42 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     const inTopic = (p: JudgedPost) => topic === ALL_TOPICS || p.topic === topic;
     const { tracker, transitions } = observe(
       trackers.get(stormKey(topic)),
-      fresh.map((p) => ({ at: p.at, negative: p.threat && inTopic(p), terms: p.threat && inTopic(p) ? contentTerms(p.mention.text, excluded) : [] })),
+      fresh.map((p) => ({ at: p.at, negative: p.threat && inTopic(p), terms: p.threat && inTopic(p) ? termsOf(p) : [] })),
       settings,
     );
     trackers.set(stormKey(topic), tracker);
     changedTrackers.set(stormKey(topic), tracker);
     const negatives = fresh.filter((p) => p.threat && inTopic(p));
-    for (const t of transitions) {
-      let fp = stormFps.get(topic)!;
-      let { alert, id, generation } = target(fp);
-      let transition = t;
-      let alertTopic = topic;
-      if (!alert || alert.storm?.endedAt) {
-        const other = otherOpenStorm(topic);
-        if (other) {
-          // Fold into the open storm: a start becomes more posts for it; an end of this tracker is not its end.
-          if (t.type === 'ended') continue;
-          transition = { type: 'continued', at: t.at, negative: t.type === 'started' ? t.figures.negative : t.negative };
-          ({ alert } = { alert: other.alert });
-          fp = other.alert.fingerprint;
-          id = other.alert.id;
-          generation = target(fp).generation;
-          alertTopic = other.topic;
-        }
-      }
-      const next = stormAlert(brandRef, alertTopic, alert, id, fp, transition, tracker, negatives, now);
-      if (!next) continue;
-      if (transition.type === 'started' && (!alert || alert.storm?.endedAt)) stormsStarted++;
-      change(next, transition.type === 'started' && !alert ? 'storm' : 'updated', fp, generation);
-    }
+    for (const t of transitions) applyStorm(topic, topic, t, tracker.storm ? topTerms(tracker, 8) : [], negatives);
   }
-  /** The storm a post on this topic joins: its topic's, else the brand's, else any open one of the brand. */
-  const openStorm = (topic: string): Alert | undefined => {
-    const candidates = topic === 'general' ? [ALL_TOPICS] : [topic, ALL_TOPICS];
-    if (!candidates.some((t) => trackers.get(stormKey(t))?.storm)) return undefined;
-    for (const t of [...candidates, ...topics]) {
-      const found = target(stormFps.get(t)!).alert;
+  // Term clusters: a pile-on about something no configured topic names ('app', 'storing').
+  const threats = fresh.filter((p) => p.threat);
+  const observed = threats.length
+    ? observeTerms(storedClusters, threats.map((p) => ({ at: p.at, terms: termsOf(p) })), { ...DEFAULT_TERM_CLUSTER_SETTINGS, bucketMs: settings.bucketMs, cooldownMs: settings.cooldownMs })
+    : undefined;
+  const clusters = observed?.tracker ?? storedClusters;
+  for (const t of observed?.transitions ?? []) {
+    const cluster = t.type === 'started' ? t.cluster : [...clusters!.clusters, ...(storedClusters?.clusters ?? [])].find((c) => c.id === t.clusterId);
+    if (!cluster) continue;
+    const key = addClusterTopic(cluster);
+    const inCluster = threats.filter((p) => clusterOf(clusters, termsOf(p))?.id === cluster.id);
+    const live = t.type === 'ended' ? [] : cluster.terms.map((term) => ({ term, count: clusters!.terms.find((x) => x.term === term)?.count ?? 0 }));
+    const transition: StormTransition =
+      t.type === 'started'
+        ? { type: 'started', at: t.at, trigger: 'spike', because: cluster.because, figures: { negative: cluster.posts, total: fresh.length, share: threats.length / fresh.length, baselineMean: 0, baselineShare: 0, threshold: 0 } }
+        : t.type === 'grew'
+          ? { type: 'continued', at: t.at, negative: inCluster.length }
+          : { type: 'ended', at: t.at, because: t.because };
+    applyStorm(key, clusterTopic(cluster), transition, live, inCluster, true);
+  }
+  /** The storm a post joins: its term cluster's, its topic's, else the brand's, else any open one of the brand. */
+  const openStorm = (topic: string, p: JudgedPost): Alert | undefined => {
+    const cluster = clusters?.clusters.length ? clusterOf(clusters, termsOf(p)) : undefined;
+    const candidates = [...(cluster ? [clusterKey(cluster)] : []), ...(topic === 'general' ? [ALL_TOPICS] : [topic, ALL_TOPICS])];
+    if (!cluster && !candidates.some((t) => trackers.get(stormKey(t))?.storm)) return undefined;
+    for (const t of [...candidates, ...stormTopics]) {
+      const fp = stormFps.get(t);
+      const found = fp ? target(fp).alert : undefined;
       if (found?.kind === 'storm' && !found.storm?.endedAt) return found;
     }
     return undefined;
@@ -265,7 +317,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     let alert = outcome.alert;
     // While a storm is open, single-post threats join it instead of paging on their own;
     // a critical one still pages (an influencer inside a storm is the first thing to answer).
-    const storm = signal.kind !== 'opportunity' && !alert.stormId && alert.severity !== 'critical' ? openStorm(signal.topic) : undefined;
+    const storm = signal.kind !== 'opportunity' && !alert.stormId && alert.severity !== 'critical' ? openStorm(signal.topic, p) : undefined;
     if (storm) {
       alert = { ...alert, stormId: storm.id };
       joined.set(storm.id, (joined.get(storm.id) ?? 0) + 1);
@@ -331,8 +383,16 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     store.addMembers(members),
     saveCases(deps, brand, [...changedCases.values()], now, new Set(storedCases.keys())),
     store.saveStormTrackers(changedTrackers, knownTrackers),
+    observed ? store.saveTermClusters(brand.id, observed.tracker, !!storedClusters) : undefined,
   ]);
   return { events, newEvents, alerts: [...working.values()], toRecheck, stormsStarted };
+}
+
+/** Two term lists as one: counts added per term, the 8 largest kept. */
+function mergeTerms(a: TermCount[], b: TermCount[]): TermCount[] {
+  const sum = new Map<string, number>();
+  for (const { term, count } of [...a, ...b]) sum.set(term, (sum.get(term) ?? 0) + count);
+  return [...sum].map(([term, count]) => ({ term, count })).sort((x, y) => y.count - x.count || (x.term < y.term ? -1 : 1)).slice(0, 8);
 }
 
 const STORM_TOP_POSTS = 5;
@@ -376,7 +436,8 @@ function stormAlert(
   id: string,
   fingerprint: string,
   t: StormTransition,
-  tracker: StormTracker,
+  /** The storm's terms while it is open (empty once it ended: the alert keeps its last ones). */
+  liveTerms: TermCount[],
   negatives: JudgedPost[],
   now: number,
 ): Alert | null {
@@ -398,8 +459,7 @@ function stormAlert(
     authors.set(key, a);
   }
   const topAuthors = [...authors.values()].sort((a, b) => b.posts - a.posts || b.followers - a.followers).slice(0, STORM_TOP_AUTHORS);
-  // While the storm is open its tracker holds its terms; afterwards the alert keeps the last ones.
-  const terms8 = tracker.storm ? topTerms(tracker, 8) : [];
+  const terms8 = liveTerms;
   const summary: StormSummary = {
     ...prior,
     topTerms: terms8.length ? terms8 : prior.topTerms,

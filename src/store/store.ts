@@ -5,6 +5,7 @@ import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
 import type { Case } from '../domain/cases';
 import type { EngagementSample } from '../domain/impact';
 import type { StormTracker } from '../domain/storms';
+import type { TermClusterTracker } from '../domain/term-clusters';
 import { RepwatchError } from '../domain/errors';
 import type { Mention } from '../domain/mention';
 import { mentionKey } from '../domain/mention';
@@ -305,6 +306,15 @@ export class Store {
 
   async saveStormTrackers(trackers: Map<string, StormTracker>, known?: ReadonlySet<string>): Promise<void> {
     await this.putDocs(this.models.StormTracker.collection, [...trackers].map(([key, t]) => ({ _id: key, ...t })), known);
+  }
+
+  /** The brand's term-cluster tracker (domain/term-clusters.ts), if it has one. */
+  async getTermClusters(brandId: string): Promise<TermClusterTracker | undefined> {
+    return (await this.getDocs<TermClusterTracker>(this.models.TermClusters.collection, [brandId])).get(brandId);
+  }
+
+  async saveTermClusters(brandId: string, tracker: TermClusterTracker, exists: boolean): Promise<void> {
+    await this.putDocs(this.models.TermClusters.collection, [{ _id: brandId, ...tracker }], exists ? new Set([brandId]) : undefined);
   }
 
   async getNotificationLog(alertId: string, receiverId: string): Promise<NotificationLogRecord | undefined> {

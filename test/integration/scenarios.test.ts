@@ -281,3 +281,32 @@ describe('scenario: a high complaint nobody acknowledges for hours', () => {
     expect(s.pagerduty).toEqual([]);
   });
 });
+
+describe('scenario: a pile-on about something no topic names', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await play('term-cluster');
+  }, 180_000);
+  afterAll(() => s.tearDown());
+
+  it("finds the cluster of terms ('storing', 'inloggen') and raises it as a storm, where the brand-wide count stays within its usual noise", async () => {
+    const storms = (await s.store.listAlerts({ brandId: 'voltabank', kind: 'storm' })).filter((a) => a.kind === 'storm');
+    expect(storms).toHaveLength(1);
+    const [storm] = storms;
+    expect(storm.topic).toMatch(/^terms:/);
+    expect(storm.topic!.split(':')[1].split('+')).toEqual(expect.arrayContaining(['storing']));
+    expect(storm.storm!.topTerms.map((t) => t.term)).toEqual(expect.arrayContaining(['storing', 'inloggen']));
+    expect(storm.reason).toMatch(/'(app|storing|inloggen)' in \d+ negative posts in 10 min against a usual 0\.0/);
+    expect(s.failures).toEqual([]);
+  });
+
+  it("groups the app users' single-post alerts into that storm, and none of the background", async () => {
+    const [storm] = await s.store.listAlerts({ brandId: 'voltabank', kind: 'storm' });
+    const singles = (await s.store.listAlerts({ brandId: 'voltabank' })).filter((a) => a.kind !== 'storm');
+    const grouped = singles.filter((a) => a.stormId === storm.id);
+    expect(grouped.length).toBeGreaterThanOrEqual(6);
+    expect(grouped.every((a) => a.post.author.handle.startsWith('appgebruiker'))).toBe(true);
+    // The background complaints are alerts of their own (low), never part of the app storm.
+    expect(singles.filter((a) => a.post.author.handle.startsWith('klant')).length).toBeGreaterThanOrEqual(80);
+  });
+});
