@@ -78,3 +78,15 @@ export function thrown(fn: () => unknown): RepwatchError {
   }
   throw new Error('expected a RepwatchError');
 }
+
+/** A Poisson-distributed count with mean `lambda` (Knuth's method), from a seeded `random`: simulated post counts. */
+export function poisson(random: () => number, lambda: number): number {
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  let p = random();
+  while (p > limit) {
+    k++;
+    p *= random();
+  }
+  return k;
+}

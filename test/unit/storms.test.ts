@@ -1,5 +1,6 @@
 import { rng } from '../../scripts/demo-scenario'; // mulberry32: a "random" history is the same on every run
 import { RepwatchError } from '../../src/domain/errors';
+import { poisson } from '../helpers';
 import {
   DEFAULT_STORM_SETTINGS,
   newTracker,
@@ -34,17 +35,6 @@ function series(from: number, counts: (number | [number, number])[], terms?: str
 }
 
 const repeat = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
-
-function poisson(random: () => number, lambda: number): number {
-  const limit = Math.exp(-lambda);
-  let k = 0;
-  let p = random();
-  while (p > limit) {
-    k++;
-    p *= random();
-  }
-  return k;
-}
 
 interface Run {
   tracker: StormTracker;

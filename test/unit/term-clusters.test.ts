@@ -1,5 +1,6 @@
 import { rng } from '../../scripts/demo-scenario'; // mulberry32: a "random" history is the same on every run
 import { RepwatchError } from '../../src/domain/errors';
+import { poisson } from '../helpers';
 import {
   DEFAULT_TERM_CLUSTER_SETTINGS,
   clusterOf,
@@ -36,17 +37,6 @@ const VOCAB = (
   'boete adres bezorger vertraging status fout website mail kosten terugbetaling account code brievenbus ' +
   'vandaag morgen week zaterdag afhalen punt buren schade doos verpakking label scanner depot route'
 ).split(' ');
-
-function poisson(random: () => number, lambda: number): number {
-  const limit = Math.exp(-lambda);
-  let k = 0;
-  let p = random();
-  while (p > limit) {
-    k++;
-    p *= random();
-  }
-  return k;
-}
 
 /** Background negatives: ~perBucket posts per bucket at random times, each 1 to 4 Zipf-drawn words of vocab. */
 function noise(from: number, buckets: number, seed: number, perBucket = 8, vocab = VOCAB): Post[] {
