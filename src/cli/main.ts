@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { analyze } from '../analysis';
 import type { AnalysisInput } from '../analysis/judgement';
@@ -7,13 +6,17 @@ import { isRepwatchError } from '../domain/errors';
 import { createLogger } from '../logger';
 import { durationSchema } from '../config/schema';
 import { buildReport, formatReport } from '../domain/report';
+import { DLQ_USAGE, dlqCommand } from './dlq';
+import { boundedLines } from './lines';
 
 const USAGE = `usage: repwatch <command> [options]
 
 commands:
   analyze                    read JSONL posts ({"id","text","lang"?}) on stdin, write one judgement per line
-  run [--config DIR] [--roles schedule,poll,ingest,deliver]
-                             run the workers (REDIS_URL and MONGODB_URI from the environment)
+  run [--config DIR] [--roles schedule,poll,ingest,deliver,sla,api]
+                             run the workers (REDIS_URL and MONGODB_URI from the environment);
+                             api serves HTTP on REPWATCH_HTTP (default 127.0.0.1:8080) with the keys
+                             in REPWATCH_API_KEYS (name=secret,…); it is started only when named
   config check [--config DIR]
                              validate the configuration and list every problem
   alerts list [--brand ID] [--status triggered|acknowledged|resolved] [--limit N]
@@ -24,6 +27,7 @@ commands:
   report [--brand ID] [--since 7d]
                              per brand: alerts by kind and severity, time to acknowledge and to
                              resolve (median, p90), escalations and the recovery rate
+${DLQ_USAGE}
 
 The config folder defaults to ./config (REPWATCH_CONFIG). Secrets come from environment variables
 named in the config. Exit codes: 0 ok, 1 failure, 2 bad usage or invalid input/config.`;
@@ -64,6 +68,9 @@ export async function main(argv: string[]): Promise<number> {
       break;
     case 'report':
       return reportCommand(rest);
+    case 'dlq':
+      if (rest[0] === 'list' || rest[0] === 'retry') return dlqCommand(rest[0], rest.slice(1), withRepwatch);
+      break;
     case undefined:
     case '--help':
     case '-h':
@@ -89,10 +96,15 @@ function configCheck(args: string[]): number {
   return 0;
 }
 
-/** Streams stdin in batches so any input size runs in bounded memory. */
-async function analyzeCommand(): Promise<number> {
+/** Input lines longer than this (UTF-8 bytes) are refused: a post is at most a few KiB. */
+export const MAX_ANALYZE_LINE_BYTES = 64 * 1024;
+
+/**
+ * Streams the input (stdin) in batches so any input size runs in bounded memory; a line over
+ * MAX_ANALYZE_LINE_BYTES is refused without being read into memory whole.
+ */
+export async function analyzeCommand(input: AsyncIterable<Buffer | string> = process.stdin): Promise<number> {
   const BATCH = 2000;
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let lineNo = 0;
   let invalid = 0;
   let batch: { id: string; input: AnalysisInput }[] = [];
@@ -110,8 +122,13 @@ async function analyzeCommand(): Promise<number> {
     invalid++;
     process.stderr.write(`repwatch analyze: RW_ERR_INPUT_INVALID: line ${lineNo}: ${why}\n`);
   };
-  for await (const line of rl) {
-    lineNo++;
+  for await (const read of boundedLines(input, MAX_ANALYZE_LINE_BYTES)) {
+    lineNo = read.lineNo;
+    if ('tooLong' in read) {
+      reject(`longer than ${MAX_ANALYZE_LINE_BYTES / 1024} KiB; skipped`);
+      continue;
+    }
+    const line = read.text;
     if (!line.trim()) continue;
     let value: any;
     try {
@@ -137,29 +154,41 @@ async function runCommand(args: string[]): Promise<number> {
   const loaded = loadOrReport(configDir(args));
   if (!loaded) return 2;
   const { config, secrets } = loaded;
-  const logger = createLogger({ secrets: () => secrets.values() });
+  // The API's keys and Slack's secrets are scrubbed from every log line too, whatever the roles.
+  const httpSecrets = [...apiKeySecrets(process.env.REPWATCH_API_KEYS), process.env.SLACK_SIGNING_SECRET, process.env.SLACK_BOT_TOKEN].filter((v): v is string => !!v);
+  const logger = createLogger({ secrets: () => [...secrets.values(), ...httpSecrets] });
   const mongoUri = process.env.MONGODB_URI;
   if (!mongoUri) {
     process.stderr.write('repwatch: MONGODB_URI is not set (for a local FerretDB: eval "$(scripts/services.sh up)")\n');
     return 2;
   }
   const rolesArg = option(args, '--roles');
-  const { startRepwatch, ALL_ROLES } = await import('../../workers/app');
+  const { startRepwatch, ALL_ROLES, KNOWN_ROLES } = await import('../../workers/app');
   const roles = rolesArg ? rolesArg.split(',') : [...ALL_ROLES];
-  const unknown = roles.filter((r) => !(ALL_ROLES as readonly string[]).includes(r));
+  const unknown = roles.filter((r) => !(KNOWN_ROLES as readonly string[]).includes(r));
   if (unknown.length) {
-    process.stderr.write(`repwatch: unknown role(s) ${unknown.join(', ')}; known: ${ALL_ROLES.join(', ')}\n`);
+    process.stderr.write(`repwatch: unknown role(s) ${unknown.join(', ')}; known: ${KNOWN_ROLES.join(', ')}\n`);
     return 2;
   }
   for (const r of config.disabledReceivers) logger.warn({ receiver: r.id, reason: r.reason }, 'receiver disabled');
-  const app = await startRepwatch({
-    config,
-    secrets,
-    logger,
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    mongoUri,
-    roles: roles as (typeof ALL_ROLES)[number][],
-  });
+  let app: import('../../workers/app').Repwatch;
+  try {
+    app = await startRepwatch({
+      config,
+      secrets,
+      logger,
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      mongoUri,
+      roles: roles as (typeof KNOWN_ROLES)[number][],
+      ...(roles.includes('api') ? { api: await apiOptions() } : {}),
+    });
+  } catch (err) {
+    if (isRepwatchError(err) && !err.retryable) {
+      process.stderr.write(`repwatch: ${err.code}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   logger.info({ brands: config.brands.length, receivers: config.receivers.length, roles }, 'repwatch running');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -171,6 +200,25 @@ async function runCommand(args: string[]): Promise<number> {
   });
   await app.close();
   return 0;
+}
+
+/** Secrets of REPWATCH_API_KEYS for the log scrubber, even when the value is malformed (then the api role refuses it). */
+function apiKeySecrets(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((e) => e.slice(e.indexOf('=') + 1).trim()).filter((v) => v.length >= 4);
+}
+
+/** The api role's settings from the environment: REPWATCH_HTTP, REPWATCH_API_KEYS, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN. */
+async function apiOptions(): Promise<NonNullable<import('../../workers/app').StartOptions['api']>> {
+  const { parseApiKeys, parseListen } = await import('../api/deps');
+  const { PROJECT_ROOT } = await import('../paths');
+  const signingSecret = process.env.SLACK_SIGNING_SECRET;
+  const botToken = process.env.SLACK_BOT_TOKEN;
+  return {
+    listen: parseListen(process.env.REPWATCH_HTTP),
+    apiKeys: parseApiKeys(process.env.REPWATCH_API_KEYS),
+    consoleDir: path.join(PROJECT_ROOT, 'dist', 'console'),
+    ...(signingSecret ? { slack: { signingSecret, ...(botToken ? { botToken } : {}) } } : {}),
+  };
 }
 
 /** Connects to Redis and MongoDB without running any worker: for commands that read or change alerts. */
