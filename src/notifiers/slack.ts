@@ -2,11 +2,13 @@ import { ErrorCode as WebhookErrorCode, IncomingWebhook, type FetchFunction, typ
 import { ErrorCode as WebApiErrorCode, LogLevel, WebClient, type KnownBlock } from '@slack/web-api';
 import type { Secrets } from '../config/load';
 import type { SlackReceiverConfig } from '../config/schema';
-import type { AlertEvent, Severity } from '../domain/alert';
+import type { Alert, AlertEvent, Severity } from '../domain/alert';
+import type { Digest } from '../domain/digest';
 import { RepwatchError } from '../domain/errors';
 import { redactUrl, type Logger } from '../logger';
 import { RECEIVER_CODES, httpError, networkError, parseRetryAfter } from './http';
 import { truncate } from './text';
+import { digestMessage } from './slack-digest';
 import type { DeliveryReceipt, Notifier, SendContext } from './notifier';
 
 /** The receiver config has no timeout for Slack; Slack answers fast or not at all. */
@@ -67,16 +69,73 @@ const field = (label: string, value: string) => ({ type: 'mrkdwn', text: truncat
 const CHANGE_WORDS: Partial<Record<AlertEvent['type'], (e: AlertEvent) => string>> = {
   'alert.updated': () => 'Update',
   'alert.escalated': () => 'Escalated to on-call (not acknowledged in time)',
-  'alert.acknowledged': (e) => `Acknowledged by ${e.by ?? 'someone'}`,
-  'alert.resolved': (e) => `Resolved by ${e.by ?? 'someone'}`,
+  'alert.acknowledged': (e) => `Acknowledged by ${actorLabel(e.by)}`,
+  'alert.resolved': (e) => `Resolved by ${actorLabel(e.by)}`,
 };
 
+/** The silence menu's choices (option values), offered on every open alert. */
+export const SILENCE_CHOICES = { '1h': 'For 1 hour', '4h': 'For 4 hours', tomorrow: 'Until tomorrow 09:00' } as const;
+export type SilenceChoice = keyof typeof SILENCE_CHOICES;
+
+/** The actions block names its alert (block_id), so the silence menu knows which alert it is for. */
+export const ACTIONS_BLOCK_PREFIX = 'alert:';
+const BLOCK_ID_MAX = 255;
+
+/** Who acted, as people read it: `slack:ana` is the Slack user @ana; CLI and API names stay as they are. */
+function actorLabel(by: string | undefined): string {
+  if (!by) return 'someone';
+  return by.startsWith('slack:') ? `@${by.slice('slack:'.length)}` : by;
+}
+
+/** A time Slack shows in each reader's own time zone ("today at 14:02"), with a UTC fallback. */
+function slackTime(at: string | number): string {
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  if (!Number.isFinite(ms)) return 'unknown time';
+  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${fallback}>`;
+}
+
+export interface AlertMessageOptions {
+  /** What the header says happened ("Update", "Reminder 2: …"); default: the alert's state. */
+  change?: string;
+  /** The stream event the message was built from, named in the context line. */
+  event?: { id: string; seq: number };
+  /** A silence just set for this alert (from Slack), shown with who set it and until when. */
+  silence?: { endsAt: number; createdBy: string };
+}
+
+/** One line on who did what and when; undefined while the alert is simply open. */
+function stateLine(alert: Alert, silence: AlertMessageOptions['silence']): string | undefined {
+  const parts: string[] = [];
+  if (alert.status === 'resolved') parts.push(`✔️ Resolved by ${escapeMrkdwn(actorLabel(alert.resolvedBy))} at ${slackTime(alert.resolvedAt ?? alert.updatedAt)}`);
+  if (alert.acknowledgedBy) parts.push(`✅ Acknowledged by ${escapeMrkdwn(actorLabel(alert.acknowledgedBy))} at ${slackTime(alert.acknowledgedAt ?? alert.updatedAt)}`);
+  if (silence && alert.status !== 'resolved') parts.push(`🔕 Silenced by ${escapeMrkdwn(actorLabel(silence.createdBy))} until ${slackTime(silence.endsAt)}`);
+  return parts.length ? truncate(parts.join(' · '), SECTION_TEXT_MAX) : undefined;
+}
+
+/** Only the buttons that still apply: nothing to do on a resolved alert, no second acknowledgement. */
+function actionElements(alert: Alert): unknown[] {
+  if (alert.status === 'resolved') return [];
+  const elements: unknown[] = [];
+  if (alert.status === 'triggered') elements.push({ type: 'button', text: plain('Acknowledge'), style: 'primary', action_id: 'ack_alert', value: alert.id });
+  elements.push({ type: 'button', text: plain('Resolve'), action_id: 'resolve_alert', value: alert.id });
+  if (ACTIONS_BLOCK_PREFIX.length + alert.id.length <= BLOCK_ID_MAX) {
+    elements.push({
+      type: 'static_select',
+      action_id: 'silence_alert',
+      placeholder: plain('Silence…'),
+      options: (Object.keys(SILENCE_CHOICES) as SilenceChoice[]).map((value) => ({ text: plain(SILENCE_CHOICES[value]), value })),
+    });
+  }
+  return elements;
+}
+
 /**
- * The Slack message for one alert event, as Block Kit plus the top-level `text` Slack uses for
- * notifications and for clients that cannot show blocks. Pure: the same event gives the same message.
+ * The Slack message for an alert in its current state, as Block Kit plus the top-level `text`
+ * Slack uses for notifications and for clients that cannot show blocks. Pure: the same alert and
+ * options give the same message. Used for new messages and to update a message in place.
  */
-export function buildSlackMessage(event: AlertEvent): { text: string; blocks: unknown[] } {
-  const { alert } = event;
+export function alertMessage(alert: Alert, options: AlertMessageOptions = {}): { text: string; blocks: unknown[] } {
   const { post } = alert;
   const emoji = SEVERITY_EMOJI[alert.severity] ?? '⚠️';
 
@@ -86,7 +145,16 @@ export function buildSlackMessage(event: AlertEvent): { text: string; blocks: un
   const whyPrefix = '*Why it fired*\n';
   const why = `${whyPrefix}${truncate(escapeMrkdwn(alert.reason), SECTION_TEXT_MAX - whyPrefix.length - impact.length - 1)}\n${impact}`;
 
-  const change = event.reminder ? `Reminder ${event.reminder}: still not acknowledged` : CHANGE_WORDS[event.type]?.(event);
+  const change =
+    options.change ??
+    (alert.status === 'resolved' ? `Resolved by ${actorLabel(alert.resolvedBy)}` : alert.status === 'acknowledged' ? `Acknowledged by ${actorLabel(alert.acknowledgedBy)}` : undefined);
+  const reference = [
+    alert.caseId ? `case ${escapeMrkdwn(alert.caseId)}` : '',
+    alert.count > 1 ? `${alert.count} posts` : '',
+    options.event ? `event ${escapeMrkdwn(options.event.id)} · seq ${options.event.seq}` : '',
+  ].filter(Boolean);
+  const state = stateLine(alert, options.silence);
+  const actions = actionElements(alert);
   const blocks = [
     { type: 'header', text: plain(truncate(`${emoji} ${change ? `${change}: ` : ''}${alert.title}`, HEADER_MAX)) },
     { type: 'section', text: { type: 'mrkdwn', text: post.text.trim() ? quoteWithin(post.text, SECTION_TEXT_MAX) : '_(no text)_' } },
@@ -106,26 +174,21 @@ export function buildSlackMessage(event: AlertEvent): { text: string; blocks: un
       type: 'context',
       elements: [
         { type: 'mrkdwn', text: truncate(safeLink(post.url, `Open the post on ${post.platform}`), SECTION_TEXT_MAX) },
-        {
-          type: 'mrkdwn',
-          text: truncate(
-            `${alert.caseId ? `case ${escapeMrkdwn(alert.caseId)} · ` : ''}${alert.count > 1 ? `${alert.count} posts · ` : ''}event ${escapeMrkdwn(event.id)} · seq ${event.seq}`,
-            SECTION_TEXT_MAX,
-          ),
-        },
+        ...(reference.length ? [{ type: 'mrkdwn', text: truncate(reference.join(' · '), SECTION_TEXT_MAX) }] : []),
       ],
     },
-    {
-      type: 'actions',
-      elements: [
-        { type: 'button', text: plain('Acknowledge'), style: 'primary', action_id: 'ack_alert', value: alert.id },
-        { type: 'button', text: plain('Resolve'), action_id: 'resolve_alert', value: alert.id },
-      ],
-    },
+    ...(state ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: state }] }] : []),
+    ...(actions.length ? [{ type: 'actions', block_id: truncate(`${ACTIONS_BLOCK_PREFIX}${alert.id}`, BLOCK_ID_MAX), elements: actions }] : []),
   ];
 
   const text = truncate(`${emoji} ${change ? `${change}: ` : ''}${escapeMrkdwn(alert.title)}`, FALLBACK_TEXT_MAX);
   return { text, blocks };
+}
+
+/** The Slack message for one alert event (pure: the same event gives the same message). */
+export function buildSlackMessage(event: AlertEvent): { text: string; blocks: unknown[] } {
+  const change = event.reminder ? `Reminder ${event.reminder}: still not acknowledged` : CHANGE_WORDS[event.type]?.(event);
+  return alertMessage(event.alert, { change, event });
 }
 
 /** Slack error strings (e.g. no_service, channel_not_found) are safe to log; anything else is dropped. */
@@ -200,32 +263,33 @@ export function createSlackNotifier(config: SlackReceiverConfig, secrets: Secret
   if (config.webhookUrlEnv) {
     const url = secrets.get(config.webhookUrlEnv);
     const target = redactUrl(url);
+    const post = async (message: { text: string; blocks: unknown[] }, logger: Logger): Promise<DeliveryReceipt> => {
+      // One hook per send, so the recorded response belongs to this send even when sends overlap.
+      let seen: { status: number; retryAfter: string | null } | undefined;
+      const recordingFetch: FetchFunction = async (input, init) => {
+        const res = await fetch(input, init);
+        seen = { status: res.status, retryAfter: res.headers.get('retry-after') };
+        return res;
+      };
+      const hook = new IncomingWebhook(url, { fetch: recordingFetch, timeout: SLACK_TIMEOUT_MS, retryConfig: { retries: 0 } });
+      try {
+        await hook.send({
+          text: message.text,
+          blocks: message.blocks as IncomingWebhookSendArguments['blocks'],
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+      } catch (err) {
+        throw mapWebhookError(err, seen, what);
+      }
+      logger.debug({ target, status: seen?.status }, 'slack webhook accepted the message');
+      return { status: seen?.status ?? 200 };
+    };
     return {
       receiverId: config.id,
       type: 'slack',
-      async send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt> {
-        const message = buildSlackMessage(event);
-        // One hook per send, so the recorded response belongs to this send even when sends overlap.
-        let seen: { status: number; retryAfter: string | null } | undefined;
-        const recordingFetch: FetchFunction = async (input, init) => {
-          const res = await fetch(input, init);
-          seen = { status: res.status, retryAfter: res.headers.get('retry-after') };
-          return res;
-        };
-        const hook = new IncomingWebhook(url, { fetch: recordingFetch, timeout: SLACK_TIMEOUT_MS, retryConfig: { retries: 0 } });
-        try {
-          await hook.send({
-            text: message.text,
-            blocks: message.blocks as IncomingWebhookSendArguments['blocks'],
-            unfurl_links: false,
-            unfurl_media: false,
-          });
-        } catch (err) {
-          throw mapWebhookError(err, seen, what);
-        }
-        logger.debug({ target, status: seen?.status }, 'slack webhook accepted the message');
-        return { status: seen?.status ?? 200 };
-      },
+      send: (event: AlertEvent, logger: Logger) => post(buildSlackMessage(event), logger),
+      sendDigest: (digest: Digest, logger: Logger) => post(digestMessage(digest), logger),
     };
   }
 
@@ -239,29 +303,31 @@ export function createSlackNotifier(config: SlackReceiverConfig, secrets: Secret
     timeout: SLACK_TIMEOUT_MS,
     logLevel: LogLevel.ERROR,
   });
+  const post = async (message: { text: string; blocks: unknown[] }, logger: Logger, context?: SendContext): Promise<DeliveryReceipt> => {
+    let ts: string | undefined;
+    try {
+      const res = await client.chat.postMessage({
+        channel,
+        // Later events of the same case reply in the thread its first message started.
+        ...(context?.threadRef ? { thread_ts: context.threadRef } : {}),
+        text: message.text,
+        blocks: message.blocks as KnownBlock[],
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      ts = res.ts;
+    } catch (err) {
+      throw mapWebApiError(err, what);
+    }
+    logger.debug({ channel, ts }, 'slack chat.postMessage accepted the message');
+    return { status: 200, reference: ts };
+  };
   return {
     receiverId: config.id,
     type: 'slack',
     threads: true,
-    async send(event: AlertEvent, logger: Logger, context?: SendContext): Promise<DeliveryReceipt> {
-      const message = buildSlackMessage(event);
-      let ts: string | undefined;
-      try {
-        const res = await client.chat.postMessage({
-          channel,
-          // Later events of the same case reply in the thread its first message started.
-          ...(context?.threadRef ? { thread_ts: context.threadRef } : {}),
-          text: message.text,
-          blocks: message.blocks as KnownBlock[],
-          unfurl_links: false,
-          unfurl_media: false,
-        });
-        ts = res.ts;
-      } catch (err) {
-        throw mapWebApiError(err, what);
-      }
-      logger.debug({ channel, ts }, 'slack chat.postMessage accepted the message');
-      return { status: 200, reference: ts };
-    },
+    send: (event: AlertEvent, logger: Logger, context?: SendContext) => post(buildSlackMessage(event), logger, context),
+    // A digest is a message of its own, never a reply in an alert's thread.
+    sendDigest: (digest: Digest, logger: Logger) => post(digestMessage(digest), logger),
   };
 }

@@ -4,7 +4,7 @@ import { Secrets } from '../../src/config/load';
 import type { SlackReceiverConfig } from '../../src/config/schema';
 import { fixtureEvent } from '../fixtures/alert-event';
 import { RepwatchError } from '../../src/domain/errors';
-import { buildSlackMessage, createSlackNotifier } from '../../src/notifiers/slack';
+import { alertMessage, buildSlackMessage, createSlackNotifier } from '../../src/notifiers/slack';
 import { captureLogger, failure } from '../helpers';
 
 // A webhook URL is a credential: every test checks it never reaches an error or a log line.
@@ -76,9 +76,17 @@ describe('buildSlackMessage', () => {
     expect(context).toContain(event.id);
     expect(context).toContain('seq 42');
 
+    // The ids and values of messages already in channels stay as they were; the silence menu names its alert in block_id.
+    expect(blocks[5].block_id).toBe(`alert:${event.alertId}`);
     expect(blocks[5].elements).toEqual([
       expect.objectContaining({ type: 'button', action_id: 'ack_alert', value: event.alertId }),
       expect.objectContaining({ type: 'button', action_id: 'resolve_alert', value: event.alertId }),
+      expect.objectContaining({ type: 'static_select', action_id: 'silence_alert' }),
+    ]);
+    expect(blocks[5].elements[2].options.map((o: any) => [o.value, o.text.text])).toEqual([
+      ['1h', 'For 1 hour'],
+      ['4h', 'For 4 hours'],
+      ['tomorrow', 'Until tomorrow 09:00'],
     ]);
   });
 
@@ -97,6 +105,49 @@ describe('buildSlackMessage', () => {
     expect(postText).toContain('&amp;');
     expect(msg.text.length).toBeGreaterThan(0);
     expect(blocks.length).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('alertMessage (a message rebuilt for the alert\'s new state)', () => {
+  const alert = fixtureEvent().alert;
+  const types = (blocks: any[]) => blocks.map((b) => b.type);
+  const actionIds = (blocks: any[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements.map((e: any) => e.action_id));
+  const stateText = (blocks: any[]) => blocks[5].elements[0].text as string;
+
+  it('acknowledged: says who and when (in each reader\'s time zone), and offers Resolve and Silence only', () => {
+    const msg = alertMessage({ ...alert, status: 'acknowledged', acknowledgedBy: 'slack:ana', acknowledgedAt: '2026-11-22T13:02:00.000Z', version: 2 });
+    const blocks = msg.blocks as any[];
+    expect(types(blocks)).toEqual(['header', 'section', 'section', 'section', 'context', 'context', 'actions']);
+    expect(blocks[0].text.text).toMatch(/^🚨 Acknowledged by @ana: Critical: complaint/);
+    expect(stateText(blocks)).toBe('✅ Acknowledged by @ana at <!date^1795352520^{date_short_pretty} at {time}|2026-11-22 13:02 UTC>');
+    expect(actionIds(blocks)).toEqual(['resolve_alert', 'silence_alert']);
+    expect(msg.text).toContain('Acknowledged by @ana');
+  });
+
+  it('resolved: who resolved and who acknowledged, and no buttons at all', () => {
+    const blocks = alertMessage({
+      ...alert,
+      status: 'resolved',
+      acknowledgedBy: 'slack:ana',
+      acknowledgedAt: '2026-11-22T13:02:00.000Z',
+      resolvedBy: 'ben@example.com',
+      resolvedAt: '2026-11-22T13:40:00.000Z',
+    }).blocks as any[];
+    expect(types(blocks)).toEqual(['header', 'section', 'section', 'section', 'context', 'context']);
+    expect(stateText(blocks)).toMatch(/^✔️ Resolved by ben@example.com at <!date\^1795354800\^.* · ✅ Acknowledged by @ana at <!date\^1795352520\^/);
+    expect(actionIds(blocks)).toEqual([]);
+  });
+
+  it('silenced: who silenced it and until when, buttons kept (the alert itself is still open)', () => {
+    const blocks = alertMessage(alert, { silence: { endsAt: Date.parse('2026-11-23T08:00:00Z'), createdBy: 'slack:ana' } }).blocks as any[];
+    expect(stateText(blocks)).toBe('🔕 Silenced by @ana until <!date^1795420800^{date_short_pretty} at {time}|2026-11-23 08:00 UTC>');
+    expect(actionIds(blocks)).toEqual(['ack_alert', 'resolve_alert', 'silence_alert']);
+  });
+
+  it('escapes the actor: a name cannot ping the channel', () => {
+    const blocks = alertMessage({ ...alert, status: 'acknowledged', acknowledgedBy: '<!channel>', acknowledgedAt: '2026-11-22T13:02:00.000Z' }).blocks as any[];
+    expect(stateText(blocks)).toContain('&lt;!channel&gt;');
+    expect(stateText(blocks)).not.toContain('<!channel>');
   });
 });
 
