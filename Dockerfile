@@ -6,6 +6,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 COPY workers ./workers
 COPY scripts ./scripts
+COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-slim
