@@ -1,4 +1,5 @@
 import type { AlertEvent } from '../domain/alert';
+import type { Digest } from '../domain/digest';
 import type { Logger } from '../logger';
 
 export interface DeliveryReceipt {
@@ -25,4 +26,6 @@ export interface Notifier {
   /** Replies in threads (a Slack bot): the delivery looks up and keeps the case's thread reference. */
   readonly threads?: boolean;
   send(event: AlertEvent, logger: Logger, context?: SendContext): Promise<DeliveryReceipt>;
+  /** Sends a brand's digest: one attempt, failures thrown as for `send`. A channel without it takes no digests. */
+  sendDigest?(digest: Digest, logger: Logger): Promise<DeliveryReceipt>;
 }
