@@ -1,13 +1,24 @@
 import type { Config } from '../config/load';
+import type { ReceiverConfig } from '../config/schema';
 import type { AlertEvent } from '../domain/alert';
 import { atLeast } from '../domain/policy';
 import { activeSilence, nextNotificationAt, quietUntil, receiversFor, type RoutableAlert } from '../domain/routing';
 import type { Logger } from '../logger';
+import { SilenceStore } from '../store/silences';
 import type { Store } from '../store/store';
 import type { DeliveryRequest } from './ports';
 
 /** Changes of state are told at once; triggers and updates wait for the grouping timers. */
 const LIFECYCLE = new Set<AlertEvent['type']>(['alert.escalated', 'alert.acknowledged', 'alert.resolved']);
+
+export type DeliveryMode = 'every' | 'latest';
+
+/** What a receiver gets of an alert: every event in order, or the latest state per grouping interval. */
+export const DEFAULT_DELIVERY_MODES: Record<ReceiverConfig['type'], DeliveryMode> = { webhook: 'every', slack: 'latest', pagerduty: 'every' };
+
+export function deliveryModeOf(receiver: Pick<ReceiverConfig, 'type'> & { deliveryMode?: DeliveryMode }): DeliveryMode {
+  return receiver.deliveryMode ?? DEFAULT_DELIVERY_MODES[receiver.type];
+}
 
 export function routableOf(event: AlertEvent): RoutableAlert {
   const a = event.alert;
@@ -17,9 +28,10 @@ export function routableOf(event: AlertEvent): RoutableAlert {
 /**
  * Which receivers get an event, and when: the routing tree picks receivers (each once), silences
  * hold back triggers and updates, PagerDuty hears only escalations and what follows them, and
- * the grouping timers and quiet hours set the time. Triggers and updates of one alert to one
- * receiver within a group interval share one delayed job (the coalesce key), which sends the
- * alert's latest event when it runs: five updates in a minute are one message.
+ * the grouping timers and quiet hours set the time. For a `latest` receiver, triggers and updates
+ * of one alert within a group interval share one delayed job (the coalesce key), which sends the
+ * alert's latest event when it runs: five updates in a minute are one message. An `every`
+ * receiver gets one job per event (deliver.ts keeps them in order).
  * Alerts that joined a storm are not sent on their own (the storm alert speaks for them); their
  * changes are still events on the stream.
  */
@@ -27,6 +39,10 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
   const { config, store } = deps;
   const now = deps.now();
   const requests: DeliveryRequest[] = [];
+  // Silences made at run time (API, Slack) count as much as routing.yaml's; read once per plan,
+  // and only when something here can be silenced.
+  const silenceable = events.some((e) => !e.alert.stormId && !LIFECYCLE.has(e.type));
+  const silences = silenceable ? [...config.routing.silences, ...(await new SilenceStore(store).active(now))] : config.routing.silences;
   for (const event of events) {
     const alert = event.alert;
     const lifecycle = LIFECYCLE.has(event.type);
@@ -34,7 +50,7 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
     if (alert.stormId) continue;
     const routable = routableOf(event);
     if (!lifecycle) {
-      const silence = activeSilence(config.routing.silences, routable, now);
+      const silence = activeSilence(silences, routable, now);
       if (silence) {
         deps.logger.info({ alert: alert.id, silence: silence.id }, 'silenced');
         continue;
@@ -53,17 +69,17 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
         requests.push({ eventId: event.id, receiverId, delayMs: 0 });
         continue;
       }
-      const stored = await store.getNotificationLog(alert.id, receiverId);
-      const log = stored ?? {};
+      const log = (await store.getNotificationLog(alert.id, receiverId)) ?? {};
       if (log.firstEventAt === undefined) {
         log.firstEventAt = now;
-        await store.saveNotificationLog(alert.id, receiverId, log, !!stored);
+        await store.noteFirstEvent(alert.id, receiverId, now);
       }
       let sendAt = nextNotificationAt(route, log, event.type, now);
       const quiet = route.quietHours ? config.routing.quietHours[route.quietHours] : undefined;
       const until = quiet ? quietUntil(quiet, alert.severity, sendAt) : undefined;
       if (until !== undefined) sendAt = Math.max(sendAt, until);
-      requests.push({ eventId: event.id, receiverId, delayMs: Math.max(0, sendAt - now), coalesce: { alertId: alert.id, slot: sendAt }, repeatMs: route.repeatInterval });
+      const coalesce = deliveryModeOf(receiver) === 'latest' ? { coalesce: { alertId: alert.id, slot: sendAt } } : {};
+      requests.push({ eventId: event.id, receiverId, delayMs: Math.max(0, sendAt - now), ...coalesce, repeatMs: route.repeatInterval });
     }
   }
   return requests;

@@ -83,5 +83,9 @@ describe('delivery retries against a receiver that is down at first', () => {
     expect(lines.some((l) => l.includes('RW_ERR_RECEIVER_UNAVAILABLE'))).toBe(true);
     expect(lines.some((l) => l.includes('RW_ERR_RECEIVER_RATE_LIMITED'))).toBe(true);
     expect(lines.join('\n')).not.toContain(secret);
+    // Handed on through the outbox: no event is left marked undelivered, nothing is left open.
+    expect(await app.store.undeliveredEvents(Date.now())).toEqual([]);
+    const event = (await app.store.getEvent(record.eventId))!;
+    expect(Object.keys((await app.store.getNotificationLog(event.alertId, 'flaky'))?.open ?? {})).toEqual([]);
   });
 });
