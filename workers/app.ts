@@ -1,4 +1,4 @@
-import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { shippedAnalyzer } from '../src/analysis';
 import type { Config, Secrets } from '../src/config/load';
@@ -11,16 +11,43 @@ import type { Dispatch } from '../src/services/ports';
 import type { Alert } from '../src/domain/alert';
 import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert, sweep } from '../src/services/lifecycle';
 import { recheckEngagement, type RecheckOutcome } from '../src/services/recheck';
+import { refreshCoverage } from '../src/services/coverage';
+import { rearmSlaTimers, retryDeadLetter, retryDueDeadLetters, type RecoveryDeps, type RequeueOutcome } from '../src/services/recovery';
+import { DeadLetters, deadLetterIdOf, type DeadLetterInput } from '../src/store/dead-letters';
+import { RepwatchError } from '../src/domain/errors';
 import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
+import { SilenceStore } from '../src/store/silences';
+import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
-import { backoffFor, parseJob, runJob } from './adapters';
-import { QUEUES, REMINDER_JOB, deliverJobSchema, deliveryJobOf, ingestJobSchema, jobIds, pollJobSchema, recheckJobSchema, slaJobSchema } from './queues';
+import { createMetrics } from '../src/metrics';
+import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
+import { instrumentWorkers } from './instrument';
+import { backoffFor, failedForGood, failureCodeOf, parseJob, recoverableFailure, runJob } from './adapters';
+import {
+  QUEUES,
+  QUEUE_POLICY,
+  REMINDER_JOB,
+  RETRIED_JOB,
+  deliverJobSchema,
+  deliveryJobOf,
+  ingestJobSchema,
+  jobIds,
+  pollJobSchema,
+  recheckJobSchema,
+  requeue,
+  slaJobSchema,
+  workerOptions,
+  type QueueName,
+  type QueuePolicy,
+} from './queues';
 
-export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver' | 'sla';
+export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver' | 'sla' | 'api';
+/** The worker roles: what `repwatch run` starts without --roles. The HTTP server (api) is asked for by name. */
 export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver', 'sla'];
+export const KNOWN_ROLES: readonly Role[] = [...ALL_ROLES, 'api'];
 
 export interface StartOptions {
   config: Config;
@@ -40,25 +67,54 @@ export interface StartOptions {
    * grouping delays on the service clock are divided by it before they become queue delays.
    */
   clockRate?: number;
+  /**
+   * The schedule role checks this often that its job schedulers still exist in Redis (a Redis
+   * that restarted empty or was flushed) and re-creates them; default 15 s.
+   */
+  schedulerCheckMs?: number;
+  /** Per-queue overrides of QUEUE_POLICY (workers/queues.ts): tests use short locks and few attempts. */
+  queuePolicy?: Partial<Record<QueueName, Partial<QueuePolicy>>>;
+  /** The `api` role: where to listen (REPWATCH_HTTP) and what it needs beyond the store. */
+  api?: {
+    listen: { host: string; port: number };
+    apiKeys: ReadonlyMap<string, string>;
+  } & Partial<Pick<ApiDeps, 'metrics' | 'slack' | 'consoleDir' | 'stream'>>;
 }
 
 export interface Repwatch {
   store: Store;
-  queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue };
+  queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue; digest: Queue };
   workers: {
     poll?: Worker<unknown, PollOutcome>;
     ingest?: Worker<unknown, IngestOutcome>;
     deliver?: Worker<unknown, DeliverOutcome>;
     sla?: Worker<unknown, boolean>;
     recheck?: Worker<unknown, RecheckOutcome>;
+    digest?: Worker<unknown, DigestOutcome>;
   };
   /** Acknowledge and resolve alerts (the CLI and, later, the HTTP API and Slack buttons use these). */
   alerts: {
-    acknowledge(alertId: string, by: string): Promise<Alert>;
-    resolve(alertId: string, by: string): Promise<Alert>;
+    acknowledge(alertId: string, by: string, comment?: string): Promise<Alert>;
+    resolve(alertId: string, by: string, comment?: string): Promise<Alert>;
     /** Escalates every overdue alert now (the SLA timers do this one by one). */
     escalateOverdue(): Promise<string[]>;
   };
+  /** Silences created through the API and Slack (routing.yaml's silences are in the config). */
+  silences: SilenceStore;
+  /** Work that failed for good (src/store/dead-letters.ts) and how to put it back. */
+  deadLetters: {
+    store: DeadLetters;
+    /** Puts one dead letter's job back (idempotent); RW_ERR_UNKNOWN_REFERENCE for an unknown id. */
+    retry(id: string): Promise<RequeueOutcome>;
+    /** Every open dead letter, or those of one queue. */
+    retryAll(queue?: 'ingest' | 'deliver'): Promise<{ id: string; outcome: RequeueOutcome }[]>;
+    /** The sweep's dead-letter part now: failed jobs not recorded yet, then retries whose backoff is up. */
+    sweep(): Promise<{ recorded: number; retried: number }>;
+  };
+  /** The sweep's Redis-loss part now: SLA timers of critical alerts whose deadline is ahead. */
+  rearmSlaTimers(): Promise<number>;
+  /** The `api` role's HTTP server, when this process runs it. */
+  api?: { url: string };
   redis: Redis;
   prefix: string;
   /** Stops taking jobs, waits for running ones, closes connections. Safe to call twice. */
@@ -86,7 +142,9 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   // Sequence numbers from Redis: atomic INCRBY, whatever the MongoDB-compatible server does.
   const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`) });
   const notifiers = createNotifiers(config.receivers, secrets);
-  const sourceState = new SourceState(redis, prefix);
+  // Cursors are checkpointed in MongoDB too: a Redis that lost them does not refetch from zero.
+  const sourceState = new SourceState(redis, prefix, store);
+  const deadLetters = new DeadLetters(store);
   const locks = new Locks(redis, prefix);
   const caseIndex = new CaseIndex(redis, prefix);
   const rate = options.clockRate ?? 1;
@@ -98,20 +156,27 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     deliver: new Queue(QUEUES.deliver, { connection, prefix }),
     sla: new Queue(QUEUES.sla, { connection, prefix }),
     recheck: new Queue(QUEUES.recheck, { connection, prefix }),
+    digest: new Queue(DIGEST_QUEUE, { connection, prefix }),
   };
+  // Counts live in Redis, so every process counts and the api process shows the sum (src/metrics).
+  const metrics = createMetrics(redis, prefix, { queues });
   const delivery = config.settings.delivery;
+  const policy = Object.fromEntries(
+    Object.entries(QUEUE_POLICY).map(([name, p]) => [name, { ...p, ...(name === 'deliver' ? { attempts: delivery.attempts, backoffMs: delivery.backoff } : {}), ...options.queuePolicy?.[name as QueueName] }]),
+  ) as Record<QueueName, QueuePolicy>;
 
   const dispatch: Dispatch = {
     async ingest(page, key) {
-      await queues.ingest.add('ingest', page, {
+      // The key is also the page's entry in its source's checkpoint, cleared when the page is judged.
+      await queues.ingest.add('ingest', { ...page, pageKey: key }, {
         ...KEEP,
         jobId: jobIds.ingest(page.brandId, page.sourceId, key),
-        attempts: 8,
-        backoff: { type: 'repwatch', delay: 1000 },
+        attempts: policy.ingest.attempts,
+        backoff: { type: 'repwatch', delay: policy.ingest.backoffMs },
       });
     },
     async pollAgain(brandId, sourceId, key, delayMs) {
-      await queues.poll.add('poll', { brandId, sourceId }, { ...KEEP, jobId: jobIds.pollAgain(brandId, sourceId, key), attempts: 3, delay: delayMs });
+      await queues.poll.add('poll', { brandId, sourceId }, { ...KEEP, jobId: jobIds.pollAgain(brandId, sourceId, key), attempts: policy.poll.attempts, backoff: { type: 'repwatch', delay: policy.poll.backoffMs }, delay: delayMs });
     },
     async ingestBacklog() {
       const counts = await queues.ingest.getJobCounts('waiting', 'prioritized', 'delayed');
@@ -133,13 +198,69 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       );
     },
     async recheck(request, at) {
-      await queues.recheck.add('recheck', request, { ...KEEP, jobId: jobIds.recheck(request.postKey, request.round), delay: realDelay(at - now()), attempts: 3, backoff: { type: 'repwatch', delay: 5000 } });
+      await queues.recheck.add('recheck', request, { ...KEEP, jobId: jobIds.recheck(request.postKey, request.round), delay: realDelay(at - now()), attempts: policy.recheck.attempts, backoff: { type: 'repwatch', delay: policy.recheck.backoffMs } });
     },
     async slaTimer(alertId, deadline) {
-      await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: 5, backoff: { type: 'repwatch', delay: 1000 } });
+      await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: policy.sla.attempts, backoff: { type: 'repwatch', delay: policy.sla.backoffMs } });
     },
   };
   const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger };
+  const recoveryDeps: RecoveryDeps = {
+    ...lifecycleDeps,
+    deadLetters,
+    requeue: (d) =>
+      d.queue === 'deliver'
+        ? requeue(queues.deliver, d.jobId, d.jobName, d.data, { attempts: delivery.attempts, backoffMs: delivery.backoff })
+        : d.queue === 'ingest'
+          ? requeue(queues.ingest, d.jobId, RETRIED_JOB, d.data, policy.ingest)
+          : Promise.reject(new RepwatchError('RW_ERR_INPUT_INVALID', `${d._id} is a skipped post, not a job: there is nothing to retry`)),
+  };
+
+  /** A job that failed for good, as a dead letter. */
+  const deadLetterOf = (queue: 'ingest' | 'deliver', job: Job, err: Error): DeadLetterInput => {
+    const data = (job.data ?? {}) as { brandId?: unknown; sourceId?: unknown; mentions?: unknown; eventId?: unknown; receiverId?: unknown };
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return {
+      queue,
+      jobId: String(job.id),
+      jobName: job.name,
+      data: job.data,
+      // A delivery's brand is the first part of its alert id (alert ids begin with the brand's id).
+      brandId: str(data.brandId) ?? str(data.eventId)?.split('/')[0],
+      sourceId: str(data.sourceId),
+      receiverId: str(data.receiverId),
+      ...(Array.isArray(data.mentions) ? { posts: data.mentions.length } : {}),
+      code: failureCodeOf(err),
+      reason: err.message.slice(0, 500),
+      recoverable: recoverableFailure(err),
+      attempts: job.attemptsMade,
+      at: now(),
+    };
+  };
+  /** Keeps a page that failed for good: the dead letter now holds its posts, the source's checkpoint need not. */
+  const afterIngestDeadLetter = async (job: Job, changed: boolean) => {
+    const data = job.data as { brandId?: string; sourceId?: string; pageKey?: string };
+    if (data.brandId && data.sourceId && data.pageKey) await sourceState.pageDone(data.brandId, data.sourceId, data.pageKey);
+    if (changed && data.brandId && data.sourceId) await refreshCoverage(recoveryDeps, data.brandId, data.sourceId);
+  };
+  /**
+   * The sweep's backstop: a job that failed for good while its process died before recording it
+   * (or failed in another process's stalled check) is still in the failed set; recorded once.
+   */
+  const recordFailedJobs = async (): Promise<number> => {
+    let recorded = 0;
+    for (const queue of ['ingest', 'deliver'] as const) {
+      // The newest 100 of each failed set (kept 7 days): one `_id` insert each, refused when recorded.
+      for (const job of await queues[queue].getFailed(0, 99)) {
+        if (!job) continue;
+        const input = deadLetterOf(queue, job, Object.assign(new Error(job.failedReason ?? 'failed'), { name: 'Failed' }));
+        if (!(await deadLetters.recordIfMissing(input))) continue;
+        recorded++;
+        if (queue === 'ingest') await afterIngestDeadLetter(job, true);
+      }
+    }
+    return recorded;
+  };
 
   const workers: Repwatch['workers'] = {};
   const common = { connection, prefix, autorun: true } as const;
@@ -150,24 +271,45 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         const { brandId, sourceId } = parseJob(pollJobSchema, job);
         return pollSource({ config, maxIngestBacklog: config.settings.ingestConcurrency * 2, secrets, sourceState, dispatch, now, logger }, brandId, sourceId);
       }),
-      { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
+      { ...common, ...workerOptions(policy.poll), concurrency: 4, settings: { backoffStrategy: backoffFor(policy.poll.backoffMs) } },
     );
   }
   if (roles.has('ingest')) {
     workers.ingest = new Worker(
       QUEUES.ingest,
-      (job) => runJob(() => ingestPage(lifecycleDeps, parseJob(ingestJobSchema, job))),
-      { ...common, concurrency: config.settings.ingestConcurrency, settings: { backoffStrategy: backoffFor(1000) } },
+      (job) =>
+        runJob(async () => {
+          const { pageKey: _checkpointKey, ...page } = parseJob(ingestJobSchema, job);
+          return ingestPage(lifecycleDeps, page);
+        }),
+      { ...common, ...workerOptions(policy.ingest), concurrency: config.settings.ingestConcurrency, settings: { backoffStrategy: backoffFor(policy.ingest.backoffMs) } },
     );
+    // A page that failed before and is judged now closes its dead letter (and its coverage gap).
+    workers.ingest.on('completed', (job) => {
+      // The page no longer needs refetching after a Redis loss. Off the job's path (a MongoDB write
+      // of about 3 ms per page here): a crash before it only means one page fetched again.
+      const { brandId, sourceId, pageKey } = job.data as { brandId?: string; sourceId?: string; pageKey?: string };
+      if (brandId && sourceId && pageKey) sourceState.pageDone(brandId, sourceId, pageKey).catch((err: Error) => logger.warn({ jobId: job.id, err: err.message }, 'could not clear the page from its checkpoint'));
+      if (job.attemptsMade <= 1 && job.name !== RETRIED_JOB) return;
+      void (async () => {
+        const resolved = await deadLetters.resolve('ingest', String(job.id), now());
+        if (resolved?.brandId && resolved.sourceId) await refreshCoverage(recoveryDeps, resolved.brandId, resolved.sourceId);
+      })().catch((err: Error) => logger.error({ jobId: job.id, err: err.message }, 'could not close a dead letter'));
+    });
   }
   if (roles.has('deliver')) {
     workers.deliver = new Worker(
       QUEUES.deliver,
-      (job) => runJob(() => {
+      (job, token) => runJob(() => {
         const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        return deliverEvent({ store, notifiers, dispatch, now, logger }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
+        // A delivery waiting for an earlier one of its alert is put back without using up an attempt.
+        const defer = async (ms: number): Promise<never> => {
+          await job.moveToDelayed(Date.now() + ms, token);
+          throw new DelayedError();
+        };
+        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
       }),
-      { ...common, concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
+      { ...common, ...workerOptions(policy.deliver), concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );
   }
   if (roles.has('poll')) {
@@ -175,25 +317,121 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     workers.recheck = new Worker(
       QUEUES.recheck,
       (job) => runJob(() => recheckEngagement({ ...lifecycleDeps, secrets, sourceState }, parseJob(recheckJobSchema, job))),
-      { ...common, concurrency: 2, settings: { backoffStrategy: backoffFor(5000) } },
+      { ...common, ...workerOptions(policy.recheck), concurrency: 2, settings: { backoffStrategy: backoffFor(policy.recheck.backoffMs) } },
     );
   }
   if (roles.has('sla')) {
     workers.sla = new Worker(
       QUEUES.sla,
-      // A timer escalates its alert; the periodic sweep catches timers lost with Redis and settles ended recovery windows.
-      (job) => runJob(async () => (job.name === SLA_SWEEP ? (await sweep(lifecycleDeps)).escalated.length > 0 : escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId))),
-      { ...common, concurrency: 4, settings: { backoffStrategy: backoffFor(1000) } },
+      // A timer escalates its alert; the periodic sweep catches timers lost with Redis, settles ended
+      // recovery windows, re-plans undelivered events, and retries dead letters whose backoff is up.
+      (job) =>
+        runJob(async () => {
+          if (job.name !== SLA_SWEEP) return escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId);
+          const swept = await sweep(lifecycleDeps);
+          const recorded = await recordFailedJobs();
+          const retried = await retryDueDeadLetters(recoveryDeps);
+          const rearmed = await rearmSlaTimers(recoveryDeps);
+          if (recorded || retried) logger.info({ recorded, retried, rearmed }, 'sweep: dead letters');
+          return swept.escalated.length > 0;
+        }),
+      { ...common, ...workerOptions(policy.sla), concurrency: 4, settings: { backoffStrategy: backoffFor(policy.sla.backoffMs) } },
     );
   }
+  if (roles.has('deliver')) {
+    // Digests are deliveries too: they run where deliveries run.
+    workers.digest = new Worker(
+      DIGEST_QUEUE,
+      (job) => runJob(() => runDigest({ config, store, notifiers, metrics, now, logger }, parseJob(digestJobSchema, job))),
+      { ...common, concurrency: 2, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
+    );
+  }
+  const uninstrument = instrumentWorkers(workers, metrics, config, { store, now, logger });
   for (const [name, worker] of Object.entries(workers)) {
-    worker?.on('failed', (job, err) => logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    worker?.on('failed', (job, err) => {
+      const final = !!job && failedForGood(job, err);
+      logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, final, err: err.message }, 'job failed');
+      // Failed for good: an ingest page or a delivery becomes a dead letter in MongoDB, never just a log line.
+      if (!job || !final || (name !== 'ingest' && name !== 'deliver')) return;
+      void (async () => {
+        const { created, reopened } = await deadLetters.record(deadLetterOf(name, job, err));
+        if (name === 'ingest') await afterIngestDeadLetter(job, created || reopened);
+        logger.error({ queue: name, deadLetter: deadLetterIdOf(name, String(job.id)), code: failureCodeOf(err) }, 'job failed for good: kept as a dead letter');
+      })().catch((e: Error) => logger.error({ queue: name, jobId: job.id, err: e.message }, 'could not record a dead letter (the sweep will)'));
+    });
     worker?.on('error', (err) => logger.error({ queue: name, err: err.message }, 'worker error'));
   }
 
+  // The schedule role owns the job schedulers. Redis may come back empty (restarted without
+  // persistence, failed over to an empty replica, flushed): a mark set after they are in place
+  // tells, and they are re-created from here (the one place that upserts them) when it is gone,
+  // on every reconnect and every schedulerCheckMs. Upserts are idempotent.
+  let schedulerCheck: NodeJS.Timeout | undefined;
   if (roles.has('schedule')) {
-    await syncSchedulers(queues.poll, config, logger);
-    await queues.sla.upsertJobScheduler(SLA_SWEEP, { every: SLA_SWEEP_EVERY_MS }, { name: SLA_SWEEP, data: {}, opts: { ...KEEP, attempts: 1 } });
+    const mark = `${prefix}:schedulers-in-place`;
+    const armSchedulers = async () => {
+      await syncSchedulers(queues.poll, config, logger);
+      await syncDigestSchedulers(queues.digest, config);
+      await queues.sla.upsertJobScheduler(SLA_SWEEP, { every: SLA_SWEEP_EVERY_MS }, { name: SLA_SWEEP, data: {}, opts: { ...KEEP, attempts: 1 } });
+      await redis.set(mark, String(now()));
+    };
+    await armSchedulers();
+    let checking = false;
+    const heal = async (why: string) => {
+      if (checking) return;
+      checking = true;
+      try {
+        if ((await redis.exists(mark)) === 1) return;
+        logger.warn({ why }, 'job schedulers missing from Redis (restarted empty or flushed): re-creating them');
+        await armSchedulers();
+      } catch (err) {
+        logger.warn({ why, err: (err as Error).message }, 'could not check the job schedulers; trying again later');
+      } finally {
+        checking = false;
+      }
+    };
+    redis.on('ready', () => void heal('reconnected'));
+    schedulerCheck = setInterval(() => void heal('check'), options.schedulerCheckMs ?? 15_000);
+    schedulerCheck.unref();
+  }
+
+  const alerts: Repwatch['alerts'] = {
+    acknowledge: async (id, by, comment) => (await acknowledgeAlert(lifecycleDeps, id, by, comment)).alert,
+    resolve: async (id, by, comment) => (await resolveAlert(lifecycleDeps, id, by, comment)).alert,
+    escalateOverdue: () => escalateOverdue(lifecycleDeps),
+  };
+  const silences = new SilenceStore(store);
+  const deadLetterApi: Repwatch['deadLetters'] = {
+    store: deadLetters,
+    async retry(id) {
+      const found = await deadLetters.get(id);
+      if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no dead letter "${id}" (see: repwatch dlq list)`);
+      return retryDeadLetter(recoveryDeps, found);
+    },
+    async retryAll(queue) {
+      const open = (await deadLetters.list({ status: 'open', queue })).filter((d) => d.queue !== 'poll');
+      const out: { id: string; outcome: RequeueOutcome }[] = [];
+      for (const d of open) out.push({ id: d._id, outcome: await retryDeadLetter(recoveryDeps, d) });
+      return out;
+    },
+    async sweep() {
+      const recorded = await recordFailedJobs();
+      return { recorded, retried: await retryDueDeadLetters(recoveryDeps) };
+    },
+  };
+  let api: { url: string; close(): Promise<void> } | undefined;
+  if (roles.has('api')) {
+    if (!options.api) throw new Error('the api role needs StartOptions.api (listen address and API keys)');
+    const { startApi } = await import('../src/api/server');
+    const { listen, ...rest } = options.api;
+    try {
+      api = await startApi({ config, logger, store, redis, prefix, alerts, silences, now, metrics, ...rest }, listen);
+    } catch (err) {
+      // Nothing half-started is left behind (a port in use must not leave workers running).
+      await Promise.allSettled([...Object.values(workers).map((w) => w?.close()), ...Object.values(queues).map((q) => q.close())]);
+      await Promise.allSettled([store.close(), redis.quit()]);
+      throw err;
+    }
   }
 
   let closing: Promise<void> | undefined;
@@ -201,17 +439,20 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     store,
     queues,
     workers,
-    alerts: {
-      acknowledge: async (id, by) => (await acknowledgeAlert(lifecycleDeps, id, by)).alert,
-      resolve: async (id, by) => (await resolveAlert(lifecycleDeps, id, by)).alert,
-      escalateOverdue: () => escalateOverdue(lifecycleDeps),
-    },
+    alerts,
+    silences,
+    deadLetters: deadLetterApi,
+    rearmSlaTimers: () => rearmSlaTimers(recoveryDeps),
+    ...(api ? { api: { url: api.url } } : {}),
     redis,
     prefix,
     close() {
       closing ??= (async () => {
-        // Every step runs even if an earlier one fails.
-        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(Object.values(workers).map((w) => w?.close()));
+        if (schedulerCheck) clearInterval(schedulerCheck);
+        uninstrument();
+        // Every step runs even if an earlier one fails. The HTTP server first: no new requests.
+        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(api ? [api.close()] : []);
+        results.push(...(await Promise.allSettled(Object.values(workers).map((w) => w?.close()))));
         results.push(...(await Promise.allSettled(Object.values(queues).map((q) => q.close()))));
         results.push(...(await Promise.allSettled([store.close(), redis.quit()])));
         const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;

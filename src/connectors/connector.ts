@@ -32,6 +32,16 @@ export interface PollResult {
    * The poll is not a failure; later polls skip until then.
    */
   resumeAt?: number;
+  /**
+   * Posts the platform answered only in part (X: an `errors` entry for a post's author): left out
+   * of `mentions`, kept with their reason, and the cursor moves on past them.
+   */
+  skipped?: SkippedPost[];
+}
+
+export interface SkippedPost {
+  postId: string;
+  reason: string;
 }
 
 /**

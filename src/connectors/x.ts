@@ -5,7 +5,7 @@ import { RepwatchError } from '../domain/errors';
 import { mentionSchema, type Engagement, type Mention } from '../domain/mention';
 import { scrubSecrets } from '../logger';
 import { PLATFORM_CODES, httpError, networkError } from '../notifiers/http';
-import type { Connector, Cursor, PollContext, PollResult } from './connector';
+import type { Connector, Cursor, PollContext, PollResult, SkippedPost } from './connector';
 
 /** X's documented limit for a recent-search query (self-serve access). */
 export const X_QUERY_MAX_LENGTH = 512;
@@ -16,7 +16,7 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 15 * 60_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 const USER_FIELDS = ['public_metrics', 'verified', 'verified_type', 'username', 'name'];
-const TWEET_FIELDS = ['created_at', 'lang', 'public_metrics', 'conversation_id', 'in_reply_to_user_id', 'referenced_tweets', 'author_id'];
+const TWEET_FIELDS = ['created_at', 'lang', 'public_metrics', 'conversation_id', 'in_reply_to_user_id', 'referenced_tweets', 'author_id', 'note_tweet'];
 const VERIFIED_TYPES = new Set(['blue', 'business', 'government']);
 
 /** A bare word (or #hashtag / $cashtag) is a valid term as is; anything else is quoted as a phrase. */
@@ -111,10 +111,35 @@ function int(v: unknown): number {
 
 interface Page {
   mentions: Mention[];
+  /** Posts left out, with why (partial errors: an author X could not return). */
+  skipped: SkippedPost[];
   newestId: string | null;
   nextToken: string | null;
 }
 
+/**
+ * X's partial errors: a 200 whose `errors` array names resources it could not return, such as
+ * `{resource_type:'user', parameter:'author_id', resource_id, title:'Not Found Error', detail}`
+ * for an author that was suspended or deleted. Keyed by resource type and id.
+ */
+function partialErrors(errors: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!Array.isArray(errors)) return out;
+  for (const e of errors) {
+    if (!isObj(e) || typeof e.resource_id !== 'string') continue;
+    const title = typeof e.title === 'string' ? e.title : 'Error';
+    const detail = typeof e.detail === 'string' ? e.detail : '';
+    out.set(`${typeof e.resource_type === 'string' ? e.resource_type : '?'}/${e.resource_id}`, `${title}${detail ? `: ${detail}` : ''}`.slice(0, 300));
+  }
+  return out;
+}
+
+/**
+ * A page of recent search. The page as a whole must have the documented shape (else
+ * RW_ERR_PAYLOAD_MALFORMED: nothing on it can be trusted); a single post that cannot be read (its
+ * author missing, a field of the wrong type) is skipped with its reason, so one bad post never
+ * holds the source back.
+ */
 function parsePage(body: unknown, brandId: string): Page {
   if (!isObj(body)) throw malformed(`body is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}, not an object`);
   const { data, includes, meta } = body;
@@ -130,17 +155,27 @@ function parsePage(body: unknown, brandId: string): Page {
       for (const u of includes.users) if (isObj(u) && typeof u.id === 'string') users.set(u.id, u);
     }
   }
+  const problems = partialErrors(body.errors);
 
-  const mentions = tweets.map((t, i): Mention => {
-    if (!isObj(t) || typeof t.id !== 'string' || !t.id || typeof t.text !== 'string') throw malformed(`data[${i}] has no string id and text`);
-    if (typeof t.author_id !== 'string') throw malformed(`tweet ${t.id} has no author_id`);
+  const mentions: Mention[] = [];
+  const skipped: SkippedPost[] = [];
+  tweets.forEach((t, i) => {
+    const postId = isObj(t) && typeof t.id === 'string' && t.id ? t.id : `(data[${i}] without id)`;
+    const skip = (reason: string) => void skipped.push({ postId, reason });
+    if (!isObj(t) || typeof t.id !== 'string' || !t.id || typeof t.text !== 'string') return skip('the post has no string id and text');
+    if (typeof t.author_id !== 'string') return skip('the post has no author_id');
     const u = users.get(t.author_id);
-    if (!u || typeof u.username !== 'string') throw malformed(`author ${t.author_id} of tweet ${t.id} is missing from includes.users`);
+    if (!u || typeof u.username !== 'string') {
+      const why = problems.get(`user/${t.author_id}`);
+      return skip(why ? `author ${t.author_id}: ${why}` : `author ${t.author_id} is missing from includes.users`);
+    }
     const um = isObj(u.public_metrics) ? u.public_metrics : {};
     const tm = isObj(t.public_metrics) ? t.public_metrics : {};
     const verifiedType = typeof u.verified_type === 'string' ? u.verified_type : undefined;
     const refs = Array.isArray(t.referenced_tweets) ? t.referenced_tweets : [];
     const replyTo = refs.find((r): r is Obj => isObj(r) && r.type === 'replied_to' && typeof r.id === 'string');
+    // A long post's `text` is its first 280 characters; the whole post is in note_tweet.text.
+    const noteText = isObj(t.note_tweet) && typeof t.note_tweet.text === 'string' && t.note_tweet.text ? t.note_tweet.text : undefined;
     const candidate = {
       platform: 'x',
       postId: t.id,
@@ -154,7 +189,7 @@ function parsePage(body: unknown, brandId: string): Page {
         verified: u.verified === true || (verifiedType !== undefined && VERIFIED_TYPES.has(verifiedType)),
         verifiedType,
       },
-      text: t.text,
+      text: noteText ?? t.text,
       langHint: typeof t.lang === 'string' ? t.lang : undefined,
       createdAt: t.created_at,
       engagement: { likes: int(tm.like_count), reposts: int(tm.retweet_count), replies: int(tm.reply_count), quotes: int(tm.quote_count) },
@@ -162,14 +197,11 @@ function parsePage(body: unknown, brandId: string): Page {
       conversationId: typeof t.conversation_id === 'string' ? t.conversation_id : undefined,
     };
     const r = mentionSchema.safeParse(candidate);
-    if (!r.success) {
-      const fields = [...new Set(r.error.issues.map((iss) => iss.path.join('.')))].join(', ');
-      throw malformed(`tweet ${t.id} does not fit a mention (${fields})`);
-    }
-    return r.data;
+    if (!r.success) return skip(`the post does not fit a mention (${[...new Set(r.error.issues.map((iss) => iss.path.join('.')))].join(', ')})`);
+    mentions.push(r.data);
   });
 
-  return { mentions, newestId: str(meta.newest_id), nextToken: str(meta.next_token) };
+  return { mentions, skipped, newestId: str(meta.newest_id), nextToken: str(meta.next_token) };
 }
 
 // ---- rate limits and errors ---------------------------------------------------------------
@@ -287,7 +319,7 @@ export const xConnector: Connector<XSourceConfig> = {
       hasMore = false;
     }
 
-    const result: PollResult = { mentions: page.mentions, cursor: toCursor(next), hasMore };
+    const result: PollResult = { mentions: page.mentions, cursor: toCursor(next), hasMore, ...(page.skipped.length ? { skipped: page.skipped } : {}) };
     if (header(response.headers, 'x-rate-limit-remaining') === '0' || header(response.headers, 'x-app-limit-24hour-remaining') === '0') {
       result.resumeAt = resumeAtFrom(response.headers, ctx.now);
       result.hasMore = false;

@@ -3,6 +3,7 @@ import type { Config, Secrets } from '../config/load';
 import { connectorFor } from '../connectors';
 import { RepwatchError } from '../domain/errors';
 import type { Logger } from '../logger';
+import type { DeadLetters } from '../store/dead-letters';
 import type { SourceState } from '../store/source-state';
 import type { Dispatch } from './ports';
 
@@ -15,10 +16,12 @@ export interface PollDeps {
   dispatch: Dispatch;
   now: () => number;
   logger: Logger;
+  /** Where posts a platform answered only in part are kept (with their reason); without it they are only logged. */
+  deadLetters?: Pick<DeadLetters, 'recordSkipped'>;
 }
 
 export type PollOutcome =
-  | { status: 'polled'; mentions: number; hasMore: boolean; resumeAt?: number }
+  | { status: 'polled'; mentions: number; hasMore: boolean; resumeAt?: number; skipped?: number }
   | { status: 'waiting'; resumeAt: number }
   | { status: 'backlogged'; backlog: number }
   | { status: 'busy' };
@@ -63,13 +66,27 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
       configDir: deps.config.dir,
       logger,
     });
+    const pageKey = keyOf(state.cursor);
     if (result.mentions.length) {
-      await deps.dispatch.ingest({ brandId, sourceId, polledAt: now, mentions: result.mentions }, keyOf(state.cursor));
+      // The key names the page's job and its entry in the source's checkpoint (pending until judged).
+      await deps.dispatch.ingest({ brandId, sourceId, polledAt: now, mentions: result.mentions }, pageKey);
     }
-    await deps.sourceState.save(brandId, sourceId, { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt });
+    const skipped = result.skipped ?? [];
+    if (skipped.length) {
+      // Kept before the cursor moves past them: a crash here re-polls the page and records them again (idempotent).
+      await deps.deadLetters?.recordSkipped(skipped.map((s) => ({ brandId, sourceId, key: `${source.platform}-${s.postId}`, reason: s.reason, at: now })));
+      await deps.sourceState.countSkipped(brandId, sourceId, skipped.length);
+      logger.warn({ skipped: skipped.length, reasons: [...new Set(skipped.map((s) => s.reason))].slice(0, 3) }, 'platform answered part of the page with errors: those posts are skipped and kept');
+    }
+    await deps.sourceState.save(
+      brandId,
+      sourceId,
+      { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt },
+      result.mentions.length ? { key: pageKey, cursor: state.cursor, at: now } : undefined,
+    );
     if (result.resumeAt) logger.info({ resumeAt: new Date(result.resumeAt).toISOString() }, 'platform rate limit: polls wait until reset');
     if (result.hasMore && !result.resumeAt) await deps.dispatch.pollAgain(brandId, sourceId, keyOf(result.cursor));
-    return { status: 'polled', mentions: result.mentions.length, hasMore: result.hasMore, resumeAt: result.resumeAt };
+    return { status: 'polled', mentions: result.mentions.length, hasMore: result.hasMore, resumeAt: result.resumeAt, ...(skipped.length ? { skipped: skipped.length } : {}) };
   } finally {
     await release();
   }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { Collection } from 'mongodb';
 import type { Cursor } from '../connectors/connector';
+import type { Store } from './store';
 
 export interface SourceStateRecord {
   cursor: Cursor | null;
@@ -11,15 +13,47 @@ export interface SourceStateRecord {
 }
 
 /**
+ * A source's checkpoint in MongoDB (`source_checkpoints`, `_id` brand|source): the cursor after the
+ * last page handed on, and the cursor each page in flight was fetched with. A page stays in
+ * `pending` until it is judged (or kept as a dead letter, which holds its posts), because its ingest
+ * job lives only in Redis: after a Redis loss polling resumes from the oldest page still pending,
+ * refetching what was in flight (ingest absorbs the repeats) rather than skipping it.
+ */
+export interface SourceCheckpoint {
+  _id: string;
+  cursor: Cursor | null;
+  resumeAt: number;
+  hasMore: boolean;
+  /** pageKey → the cursor the page was fetched with, and when. */
+  pending: Record<string, { cursor: Cursor | null; at: number }>;
+  /** Posts the platform answered only in part (kept as skipped dead letters). */
+  skipped?: number;
+  updatedAt: number;
+}
+
+/** The cursor to resume from after Redis lost the state: before the oldest page in flight, else after the last one. */
+export function resumeFrom(cp: Pick<SourceCheckpoint, 'cursor' | 'pending'>): Cursor | null {
+  const oldest = Object.values(cp.pending ?? {}).sort((a, b) => a.at - b.at)[0];
+  return oldest ? oldest.cursor : cp.cursor;
+}
+
+/**
  * Where each (brand, source) stands: its cursor (X: since_id watermark and page token; replay:
  * line offset) and its rate-limit wait. Kept in Redis, never in process memory, so any worker on
- * any host continues where the last one stopped. Keys share the queues' hash tag.
+ * any host continues where the last one stopped. Keys share the queues' hash tag. With a store,
+ * every save is also checkpointed in MongoDB (one `_id` update per page, about 1 ms) and a state
+ * Redis has lost is read back from there.
  */
 export class SourceState {
+  private readonly checkpoints?: Collection<SourceCheckpoint>;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    store?: Store,
+  ) {
+    this.checkpoints = store?.conn.db?.collection<SourceCheckpoint>('source_checkpoints');
+  }
 
   private key(brandId: string, sourceId: string): string {
     return `${this.prefix}:source:${brandId}:${sourceId}`;
@@ -27,11 +61,51 @@ export class SourceState {
 
   async get(brandId: string, sourceId: string): Promise<SourceStateRecord> {
     const h = await this.redis.hgetall(this.key(brandId, sourceId));
+    if (!h.cursor && this.checkpoints) {
+      const restored = await this.restore(brandId, sourceId);
+      if (restored) return restored;
+    }
     return { cursor: h.cursor ? (JSON.parse(h.cursor) as Cursor) : null, resumeAt: Number(h.resumeAt ?? 0), hasMore: h.hasMore === '1' };
   }
 
-  async save(brandId: string, sourceId: string, record: SourceStateRecord): Promise<void> {
+  /**
+   * Saves where the source stands. `page`: the page just handed on (its key and the cursor it was
+   * fetched with), recorded as in flight in the checkpoint until `pageDone`.
+   */
+  async save(brandId: string, sourceId: string, record: SourceStateRecord, page?: { key: string; cursor: Cursor | null; at: number }): Promise<void> {
     await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
+    if (!this.checkpoints) return;
+    const set: Record<string, unknown> = { cursor: record.cursor, resumeAt: record.resumeAt, hasMore: !!record.hasMore, updatedAt: page?.at ?? Date.now() };
+    if (page) set[`pending.${page.key}`] = { cursor: page.cursor, at: page.at };
+    await this.checkpoints.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: set }, { upsert: true });
+  }
+
+  /** The page was judged (or kept as a dead letter): a Redis loss no longer needs to refetch it. */
+  async pageDone(brandId: string, sourceId: string, pageKey: string): Promise<void> {
+    await this.checkpoints?.updateOne({ _id: `${brandId}|${sourceId}` }, { $unset: { [`pending.${pageKey}`]: '' } });
+  }
+
+  /** Counts posts the platform answered only in part. */
+  async countSkipped(brandId: string, sourceId: string, n: number): Promise<void> {
+    if (n > 0) await this.checkpoints?.updateOne({ _id: `${brandId}|${sourceId}` }, { $inc: { skipped: n } }, { upsert: true });
+  }
+
+  async checkpoint(brandId: string, sourceId: string): Promise<SourceCheckpoint | null> {
+    return (await this.checkpoints?.findOne({ _id: `${brandId}|${sourceId}` })) ?? null;
+  }
+
+  /**
+   * Redis has no state for the source but MongoDB has a checkpoint: resume before the oldest page
+   * in flight, write that back to Redis, and forget the pending pages (they are fetched again).
+   */
+  private async restore(brandId: string, sourceId: string): Promise<SourceStateRecord | undefined> {
+    const cp = await this.checkpoints!.findOne({ _id: `${brandId}|${sourceId}` });
+    if (!cp) return undefined;
+    const inFlight = Object.keys(cp.pending ?? {}).length > 0;
+    const record: SourceStateRecord = { cursor: resumeFrom(cp), resumeAt: cp.resumeAt ?? 0, hasMore: inFlight || !!cp.hasMore };
+    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
+    await this.checkpoints!.updateOne({ _id: cp._id }, { $set: { cursor: record.cursor, pending: {}, hasMore: !!record.hasMore } });
+    return record;
   }
 
   /**

@@ -139,7 +139,7 @@ describe('xConnector.poll', () => {
       max_results: '100',
       expansions: 'author_id',
       'user.fields': 'public_metrics,verified,verified_type,username,name',
-      'tweet.fields': 'created_at,lang,public_metrics,conversation_id,in_reply_to_user_id,referenced_tweets,author_id',
+      'tweet.fields': 'created_at,lang,public_metrics,conversation_id,in_reply_to_user_id,referenced_tweets,author_id,note_tweet',
     });
     expect(seen.query).not.toHaveProperty('since_id');
     expect(seen.query).not.toHaveProperty('next_token');
@@ -291,8 +291,7 @@ describe('xConnector.poll', () => {
   it.each([
     ['data is a string', { data: 'oops', meta: { result_count: 1 } }, /data is string/],
     ['the body is not an object', 'Service maintenance', /body is string/],
-    ['a tweet has no text', { data: [{ id: '1', author_id: '111' }], includes: { users }, meta: { result_count: 1 } }, /data\[0\]/],
-    ['a tweet author is missing from includes', page({}, [tweetA], [users[1]]), /author 111 .*includes\.users/],
+    ['includes.users is not an array', { data: [tweetA], includes: { users: 'none' }, meta: { result_count: 1 } }, /includes\.users/],
     ['meta is missing', { data: [tweetA], includes: { users } }, /meta/],
   ])('maps a malformed body (%s) to RW_ERR_PAYLOAD_MALFORMED', async (_what, body, message) => {
     expectSearch(200, body);
@@ -301,6 +300,59 @@ describe('xConnector.poll', () => {
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(message);
     expect(err.message).not.toContain(TOKEN);
+  });
+});
+
+describe('xConnector.poll: partial errors and long posts', () => {
+  // A page whose author X could not return (suspended or deleted), in the shape of X's partial-error
+  // responses: the post is in `data`, its author is not in `includes.users`, and `errors` says why.
+  const missingAuthor = {
+    value: '333',
+    detail: 'Could not find user with author_id: [333].',
+    title: 'Not Found Error',
+    resource_type: 'user',
+    parameter: 'author_id',
+    resource_id: '333',
+    type: 'https://api.twitter.com/2/problems/resource-not-found',
+  };
+  const orphan = { ...tweetB, id: '1800000000000000003', author_id: '333', text: 'Acme bank kwijt mijn geld' };
+
+  it('keeps the good posts, skips the post whose author is missing with X\'s reason, and moves the cursor on', async () => {
+    const body = { data: [orphan, tweetA, tweetB], includes: { users }, errors: [missingAuthor], meta: { newest_id: orphan.id, oldest_id: tweetB.id, result_count: 3 } };
+    const { scope } = expectSearch(200, body);
+    const r = await xConnector.poll(ctx({ sinceId: '1700000000000000000', nextToken: null, pendingNewestId: null }));
+    scope.done();
+    expect(r.mentions.map((m) => m.postId)).toEqual([tweetA.id, tweetB.id]);
+    expect(r.skipped).toEqual([{ postId: orphan.id, reason: 'author 333: Not Found Error: Could not find user with author_id: [333].' }]);
+    // The watermark passes the skipped post too: the source does not fetch it again and again.
+    expect(r.cursor).toEqual({ sinceId: orphan.id, nextToken: null, pendingNewestId: null });
+  });
+
+  it('skips a post whose author is missing without an errors entry, and one without text, and keeps the rest', async () => {
+    const noText = { id: '1800000000000000004', author_id: '111' };
+    const { scope } = expectSearch(200, page({}, [noText, orphan, tweetA]));
+    const r = await xConnector.poll(ctx());
+    scope.done();
+    expect(r.mentions.map((m) => m.postId)).toEqual([tweetA.id]);
+    expect(r.skipped).toEqual([
+      { postId: noText.id, reason: 'the post has no string id and text' },
+      { postId: orphan.id, reason: 'author 333 is missing from includes.users' },
+    ]);
+  });
+
+  it('a page without errors has no skipped list', async () => {
+    expectSearch(200, page({}));
+    expect((await xConnector.poll(ctx())).skipped).toBeUndefined();
+  });
+
+  it('judges a long post by its whole text (note_tweet.text), not the 280-character preview', async () => {
+    const whole = `@AcmeBank ${'my card was blocked and nobody answers the phone. '.repeat(12)}I am closing my account today.`;
+    const longPost = { ...tweetA, text: whole.slice(0, 277) + '…', note_tweet: { text: whole, entities: { mentions: [{ start: 0, end: 9, username: 'AcmeBank' }] } } };
+    expectSearch(200, page({}, [longPost, tweetB]));
+    const r = await xConnector.poll(ctx());
+    expect(whole.length).toBeGreaterThan(280);
+    expect(r.mentions[0].text).toBe(whole);
+    expect(r.mentions[1].text).toBe(tweetB.text);
   });
 });
 

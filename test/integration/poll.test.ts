@@ -2,8 +2,10 @@ import nock from 'nock';
 import { Redis } from 'ioredis';
 import { pollSource, type PollDeps } from '../../src/services/poll';
 import type { Dispatch, IngestPage } from '../../src/services/ports';
+import { DeadLetters } from '../../src/store/dead-letters';
 import { SourceState } from '../../src/store/source-state';
-import { REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
+import { Store } from '../../src/store/store';
+import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
 
 const RESET = 1_900_000_000; // x-rate-limit-reset, unix seconds
 
@@ -76,5 +78,93 @@ describe('polling X through the poll service, state in real Redis', () => {
     backlog = 10;
     expect(await pollSource(deps, 'voltabank', 'x')).toEqual({ status: 'backlogged', backlog: 10 });
     backlog = 0;
+  });
+});
+
+describe('partial platform errors and cursors that outlive Redis (real Redis and the MongoDB-compatible server)', () => {
+  const redis = new Redis(REDIS_URL());
+  const prefix = `{${uniqueName('pollcp')}}`;
+  let store: Store;
+  const pages: { page: IngestPage; key: string }[] = [];
+  const dispatch: Dispatch = {
+    ingest: async (p, key) => void pages.push({ page: p, key }),
+    pollAgain: async () => undefined,
+    deliver: async () => undefined,
+    slaTimer: async () => undefined,
+    recheck: async () => undefined,
+    ingestBacklog: async () => 0,
+  };
+  const { config, secrets } = makeConfig(
+    { brands: { brands: [{ id: 'voltabank', name: 'Volta Bank', keywords: ['Volta Bank'], sources: [{ id: 'x', platform: 'x', bearerTokenEnv: 'X_BEARER_TOKEN' }] }] } },
+    { X_BEARER_TOKEN: 'test-bearer-token-value' },
+  );
+  let deps: PollDeps;
+
+  beforeAll(async () => {
+    // The suite above restores nock's HTTP hooks when it ends.
+    if (!nock.isActive()) nock.activate();
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    store = await Store.connect({ uri: MONGODB_URI(), dbName: uniqueName('pollcp') });
+    deps = { config, secrets, maxIngestBacklog: 4, sourceState: new SourceState(redis, prefix, store), deadLetters: new DeadLetters(store), dispatch, now: () => 1_800_000_000_000, logger: captureLogger().logger };
+  });
+  afterEach(() => nock.cleanAll());
+  afterAll(async () => {
+    nock.enableNetConnect();
+    nock.restore();
+    await store.conn.dropDatabase().catch(() => undefined);
+    await store.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('stores the good posts of a page with a missing author, keeps the bad one with its reason, and moves the cursor on', async () => {
+    const body = page(['2002', '2001']);
+    body.data.unshift({ ...body.data[0], id: '2003', author_id: '77' });
+    const withErrors = {
+      ...body,
+      meta: { ...body.meta, newest_id: '2003' },
+      errors: [{ value: '77', detail: 'Could not find user with author_id: [77].', title: 'Not Found Error', resource_type: 'user', parameter: 'author_id', resource_id: '77', type: 'https://api.twitter.com/2/problems/resource-not-found' }],
+    };
+    nock('https://api.x.com').get('/2/tweets/search/recent').query(true).reply(200, withErrors);
+    expect(await pollSource(deps, 'voltabank', 'x')).toMatchObject({ status: 'polled', mentions: 2, skipped: 1 });
+    expect(pages.at(-1)!.page.mentions.map((m) => m.postId)).toEqual(['2002', '2001']);
+    expect((await deps.sourceState.get('voltabank', 'x')).cursor).toMatchObject({ sinceId: '2003' });
+    const skipped = await new DeadLetters(store).list({ status: 'skipped' });
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatchObject({ brandId: 'voltabank', sourceId: 'x', reason: expect.stringContaining('Not Found Error'), data: { postKey: 'x-2003' } });
+    expect((await deps.sourceState.checkpoint('voltabank', 'x'))?.skipped).toBe(1);
+
+    // The next poll starts after the page: the source is not stuck on the bad post.
+    nock('https://api.x.com').get('/2/tweets/search/recent').query((q) => q.since_id === '2003').reply(200, page(['2004']));
+    expect(await pollSource(deps, 'voltabank', 'x')).toMatchObject({ status: 'polled', mentions: 1 });
+  });
+
+  it('after Redis loses the state, polling resumes before the oldest page not yet judged, not from zero', async () => {
+    const state = deps.sourceState;
+    const key = `${prefix}:source:voltabank:x`;
+    // The pages so far are judged; the next one (2005) is handed on and not judged yet.
+    for (const p of pages) await state.pageDone('voltabank', 'x', p.key);
+    nock('https://api.x.com').get('/2/tweets/search/recent').query((q) => q.since_id === '2004').reply(200, page(['2005']));
+    await pollSource(deps, 'voltabank', 'x');
+    const inFlight = pages.at(-1)!;
+    expect((await state.get('voltabank', 'x')).cursor).toMatchObject({ sinceId: '2005' });
+    expect(Object.keys((await state.checkpoint('voltabank', 'x'))!.pending)).toEqual([inFlight.key]);
+
+    await redis.del(key); // Redis restarted empty: the page's ingest job is gone with it.
+    const restored = await state.get('voltabank', 'x');
+    expect(restored.cursor).toMatchObject({ sinceId: '2004' });
+    expect(await redis.hget(key, 'cursor')).toContain('2004');
+    // The page is fetched again under the same key (ingest absorbs the repeat).
+    nock('https://api.x.com').get('/2/tweets/search/recent').query((q) => q.since_id === '2004').reply(200, page(['2005']));
+    await pollSource(deps, 'voltabank', 'x');
+    expect(pages.at(-1)!.key).toBe(inFlight.key);
+    expect(pages.at(-1)!.page.mentions.map((m) => m.postId)).toEqual(['2005']);
+
+    // Once every page is judged, a loss resumes after the last page.
+    await state.pageDone('voltabank', 'x', inFlight.key);
+    await redis.del(key);
+    expect((await state.get('voltabank', 'x')).cursor).toMatchObject({ sinceId: '2005' });
   });
 });

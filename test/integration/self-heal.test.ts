@@ -1,0 +1,200 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { Mention } from '../../src/domain/mention';
+import { Store } from '../../src/store/store';
+import { startRepwatch, type Repwatch } from '../../workers/app';
+import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+
+const T0 = Date.parse('2026-03-10T09:00:00Z');
+
+function post(i: number, text: string): Mention {
+  const id = String(1_892_000_000_000_000_000n + BigInt(i));
+  return {
+    platform: 'x',
+    postId: id,
+    url: `https://x.com/user${i}/status/${id}`,
+    brandId: 'hotel-zeezicht',
+    author: { id: `u${i}`, handle: `user${i}`, followers: 100, verified: false },
+    text,
+    langHint: 'nl',
+    createdAt: new Date(T0 + i * 60_000).toISOString(),
+    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+  };
+}
+const POSTS = Array.from({ length: 6 }, (_, i) => post(i + 1, `Hotel Zeezicht bericht nummer ${i + 1}`));
+
+function config() {
+  return makeConfig(
+    {
+      brands: {
+        brands: [
+          { id: 'hotel-zeezicht', name: 'Hotel Zeezicht', keywords: ['Hotel Zeezicht'], sources: [{ id: 'feed', platform: 'replay', file: 'posts.jsonl', speed: 'max', pageSize: 3, pollEvery: '300ms' }] },
+        ],
+      },
+      extra: { 'posts.jsonl': POSTS.map((p) => JSON.stringify(p)).join('\n') + '\n' },
+    },
+    {},
+  );
+}
+
+describe('a job killed mid-run is not lost (real Redis and the MongoDB-compatible server)', () => {
+  const prefix = `{${uniqueName('stall')}}`;
+  const dbName = uniqueName('stall');
+  const apps: Repwatch[] = [];
+  let release: () => void = () => undefined;
+
+  afterAll(async () => {
+    release();
+    for (const a of apps) await a.close();
+    await apps[0]?.store.conn.dropDatabase().catch(() => undefined);
+    const redis = new Redis(REDIS_URL());
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('an ingest worker closed by force with a page active: another worker picks the stalled page up and judges it', async () => {
+    const loaded = config();
+    const common = { ...loaded, logger: captureLogger().logger, redisUrl: REDIS_URL(), mongoUri: MONGODB_URI(), dbName, queuePrefix: prefix };
+    const queuePolicy = { ingest: { lockDuration: 1000, stalledInterval: 500, maxStalledCount: 3 } };
+    // The first ingest process hangs in its first page (as if the process froze or was killed mid-write).
+    const gate = new Promise<void>((r) => (release = r));
+    const storeMentions = Store.prototype.storeMentions;
+    let hung = 0;
+    const spy = jest.spyOn(Store.prototype, 'storeMentions').mockImplementation(async function (this: Store, ...args) {
+      if (hung++ === 0) await gate;
+      return storeMentions.apply(this, args);
+    });
+    try {
+      const first = await startRepwatch({ ...common, roles: ['schedule', 'poll', 'ingest'], queuePolicy });
+      apps.push(first);
+      await waitFor('a page to be active', async () => hung > 0 && (await first.queues.ingest.getActiveCount()) === 1);
+      const stalledId = (await first.queues.ingest.getActive())[0].id!;
+      // Killed: the worker stops at once, renews no lock, never finishes the page.
+      await first.workers.ingest!.close(true);
+
+      const second = await startRepwatch({ ...common, roles: ['ingest'], queuePolicy });
+      apps.push(second);
+      await waitFor('every post stored', async () => (await second.store.models.Mention.countDocuments({})) === POSTS.length, 30_000);
+      const job = await waitFor('the stalled page to complete', async () => {
+        const j = await second.queues.ingest.getJob(String(stalledId));
+        return j && (await j.getState()) === 'completed' && j;
+      });
+      expect(job.attemptsMade).toBeGreaterThanOrEqual(1);
+      expect(await second.deadLetters.store.list({ status: 'open' })).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+/** A redis-server of our own, so a real restart and FLUSHDB touch nobody else's data. */
+class OwnRedis {
+  private proc?: ChildProcess;
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'rw-redis-'));
+  constructor(readonly port: number) {}
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
+    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    await waitFor('redis-server to answer', async () => {
+      try {
+        if (probe.status !== 'ready') await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        probe.disconnect();
+        return false;
+      }
+    }, 10_000);
+    probe.disconnect();
+  }
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      p.once('exit', () => r());
+      p.kill('SIGKILL');
+    });
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('self-healing after Redis loses its data (own redis-server)', () => {
+  let own: OwnRedis;
+  let app: Repwatch;
+  let redis: Redis;
+  const prefix = `{${uniqueName('heal')}}`;
+  const dbName = uniqueName('heal');
+
+  beforeAll(async () => {
+    own = new OwnRedis(await freePort());
+    await own.start();
+    redis = new Redis(own.url, { maxRetriesPerRequest: null });
+    const loaded = config();
+    app = await startRepwatch({ ...loaded, logger: captureLogger().logger, redisUrl: own.url, mongoUri: MONGODB_URI(), dbName, queuePrefix: prefix, schedulerCheckMs: 200 });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await app?.store.conn.dropDatabase().catch(() => undefined);
+    redis?.disconnect();
+    await own?.stop();
+  });
+
+  const schedulers = async () => {
+    const [poll, sla] = await Promise.all([app.queues.poll.getJobSchedulers(), app.queues.sla.getJobSchedulers()]);
+    return [...poll, ...sla].map((s) => s.id ?? s.key).sort();
+  };
+  const cursorOf = async () => JSON.parse((await redis.hget(`${prefix}:source:hotel-zeezicht:feed`, 'cursor')) ?? 'null') as { offset?: number; done?: boolean } | null;
+
+  it('replays every post, then after FLUSHDB the schedulers come back and the replay is not fetched again', async () => {
+    expect(await schedulers()).toEqual(['poll|hotel-zeezicht|feed', 'sla-sweep']);
+    await waitFor('the replay to finish', async () => (await cursorOf())?.done === true && (await app.store.models.Mention.countDocuments({})) === POSTS.length);
+
+    await redis.flushdb();
+    expect(await schedulers()).toEqual([]);
+    await waitFor('the schedulers to be re-created', async () => (await schedulers()).length === 2);
+    expect(await schedulers()).toEqual(['poll|hotel-zeezicht|feed', 'sla-sweep']);
+    // The next poll reads the cursor back from MongoDB: at the end of the file, not at line 0.
+    const cursor = await waitFor('the cursor back in Redis', cursorOf);
+    expect(cursor).toMatchObject({ offset: POSTS.length, done: true });
+    expect(await app.store.models.Mention.countDocuments({})).toBe(POSTS.length);
+  });
+
+  it('after a real restart of Redis (empty) the schedulers come back without restarting the process', async () => {
+    await own.stop();
+    await own.start();
+    await waitFor('the schedulers to be re-created after the restart', async () => (await schedulers()).length === 2, 20_000);
+    expect(await schedulers()).toEqual(['poll|hotel-zeezicht|feed', 'sla-sweep']);
+  });
+
+  it('re-arms the SLA timers of critical alerts whose deadline is ahead, once', async () => {
+    const deadline = Date.now() + 10 * 60_000;
+    const base = { brandId: 'hotel-zeezicht', brandName: 'Hotel Zeezicht', kind: 'complaint', severity: 'critical', topic: 'general', version: 1, count: 1, createdAt: new Date().toISOString() };
+    await app.store.models.Alert.collection.insertMany([
+      { _id: 'hz/a', id: 'hz/a', fingerprint: 'hz/a', status: 'triggered', slaDeadline: new Date(deadline).toISOString(), ...base },
+      { _id: 'hz/b', id: 'hz/b', fingerprint: 'hz/b', status: 'acknowledged', slaDeadline: new Date(deadline).toISOString(), ...base },
+      { _id: 'hz/c', id: 'hz/c', fingerprint: 'hz/c', status: 'triggered', slaDeadline: new Date(deadline).toISOString(), escalatedAt: new Date().toISOString(), ...base },
+    ] as any[]);
+    expect(await app.rearmSlaTimers()).toBe(1);
+    expect(await app.rearmSlaTimers()).toBe(1);
+    const delayed = (await app.queues.sla.getDelayed()).filter((j) => j.name === 'sla');
+    expect(delayed.map((j) => j.id)).toEqual([`sla|hz/a|${deadline}`]);
+  });
+});
