@@ -14,6 +14,7 @@ import {
   type Settings,
 } from './schema';
 import { checkRouting, defaultRouting, routingFileSchema, type RoutingConfig } from './routing-schema';
+import { secretEnvsOf, splitSecrets, webhookSecretProblem } from './webhook-secrets';
 
 export interface ResolvedBrand extends BrandConfig {
   /** The defaults' policy with this brand's overrides applied. */
@@ -49,9 +50,11 @@ export class Secrets {
   has(envName: string): boolean {
     return this.#values.has(envName);
   }
-  /** Every secret value, for the log redactor. */
+  /** Every secret value, for the log redactor; a variable holding several (rotation) gives each too. */
   values(): string[] {
-    return [...this.#values.values()];
+    const all = [...this.#values.values()];
+    const parts = all.flatMap((v) => (/\s/.test(v.trim()) ? v.split(/\s+/).filter((p) => p.length >= 16) : []));
+    return [...all, ...parts];
   }
   toJSON(): string {
     return '[Secrets]';
@@ -87,6 +90,10 @@ function collect<T extends z.ZodType>(schema: T, value: unknown, file: string, p
     problems.push({ file, path: issue.path.map(String).join('.'), message: issue.message });
   }
   return undefined;
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? '1st' : n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`;
 }
 
 function duplicates(ids: string[]): string[] {
@@ -170,8 +177,20 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
           ? [receiver.webhookUrlEnv ?? receiver.botTokenEnv!]
           : receiver.type === 'pagerduty'
             ? [receiver.routingKeyEnv, ...(receiver.urlEnv ? [receiver.urlEnv] : [])]
-            : [receiver.secretEnv, ...(receiver.urlEnv ? [receiver.urlEnv] : [])];
+            : [...secretEnvsOf(receiver), ...(receiver.urlEnv ? [receiver.urlEnv] : [])];
       const missing = names.filter((n) => !needSecret(n));
+      // A secret that is set but cannot sign is a mistake even on an optional receiver: named, never quoted.
+      if (receiver.type === 'webhook') {
+        for (const n of secretEnvsOf(receiver).filter((n) => !missing.includes(n))) {
+          const secrets = splitSecrets(env[n]!);
+          if (secrets.length === 0) missing.push(n);
+          secrets.forEach((secret, i) => {
+            const problem = webhookSecretProblem(secret);
+            const which = secrets.length > 1 ? `the ${ordinal(i + 1)} secret in ${n}` : `environment variable ${n}`;
+            if (problem) problems.push({ file: receiversFile, path: `receivers.${ri}.secretEnv`, message: `${which} ${problem} (receiver "${receiver.id}")` });
+          });
+        }
+      }
       if (receiver.type === 'slack' && receiver.channelEnv && !receiver.channel && !env[receiver.channelEnv]) missing.push(receiver.channelEnv);
       if (missing.length === 0)
         receivers.push(receiver.type === 'slack' && receiver.channelEnv && !receiver.channel ? { ...receiver, channel: env[receiver.channelEnv] } : receiver);
@@ -180,6 +199,18 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
         for (const n of missing)
           problems.push({ file: receiversFile, path: `receivers.${ri}`, message: `environment variable ${n} is not set (receiver "${receiver.id}")` });
     });
+  }
+
+  // Digests name receivers by id (configured ones, enabled or not); PagerDuty pages people and takes no digests.
+  if (brandsDoc && receiversDoc) {
+    brandsDoc.brands.forEach((brand, bi) =>
+      brand.digest?.receivers.forEach((id, i) => {
+        const receiver = receiversDoc.receivers.find((r) => r.id === id);
+        const at = `brands.${bi}.digest.receivers.${i}`;
+        if (!receiver) problems.push({ file: brandsFile, path: at, message: `unknown receiver "${id}" (receivers.yaml has: ${receiversDoc.receivers.map((r) => r.id).join(', ') || 'none'})` });
+        else if (receiver.type === 'pagerduty') problems.push({ file: brandsFile, path: at, message: `receiver "${id}" is a pagerduty receiver: it pages on-call and takes no digests (use a slack or webhook receiver)` });
+      }),
+    );
   }
 
   // Routing refers to receivers by id: every configured one counts, enabled or not (an optional

@@ -108,6 +108,28 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 export type ReplaySourceConfig = z.infer<typeof replaySourceSchema>;
 export type XSourceConfig = z.infer<typeof xSourceSchema>;
 
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A brand's digest: a quiet summary to some receivers, hourly or daily at a time of day in a time zone. */
+export const digestSchema = z
+  .object({
+    /** Receiver ids (slack or webhook) from receivers.yaml. */
+    receivers: z.array(z.string().min(1)).min(1),
+    schedule: z.enum(['hourly', 'daily']).default('daily'),
+    /** Time of day for daily digests; hourly digests are sent at this many minutes past the hour. */
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day such as "09:00"').default('09:00'),
+    timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as "Europe/Amsterdam"').default('UTC'),
+  })
+  .strict();
+export type DigestConfig = z.infer<typeof digestSchema>;
+
 export const brandSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
@@ -123,6 +145,8 @@ export const brandSchema = z
     topics: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'), z.array(z.string().min(1)).min(1)).default({}),
     /** Overrides of policy settings for this brand only. */
     policy: policySchema.partial().optional(),
+    /** An optional digest (see src/domain/digest.ts). */
+    digest: digestSchema.optional(),
   })
   .strict()
   .refine((b) => b.keywords.length + b.handles.length > 0, {
@@ -139,6 +163,13 @@ const receiverBase = {
   optional: z.boolean().default(false),
 };
 
+/**
+ * What a receiver gets of an alert: `every` event in order, or only the `latest` state per
+ * grouping interval (older triggers and updates are recorded as superseded).
+ */
+export const deliveryModeSchema = z.enum(['every', 'latest']);
+export type DeliveryModeConfig = z.infer<typeof deliveryModeSchema>;
+
 const slackReceiverSchema = z
   .object({
     ...receiverBase,
@@ -150,6 +181,8 @@ const slackReceiverSchema = z
     channel: z.string().optional(),
     /** Or: the environment variable that names the channel (resolved at start-up). */
     channelEnv: envName.optional(),
+    /** A channel reads best as the alert's latest state. */
+    deliveryMode: deliveryModeSchema.default('latest'),
   })
   .strict()
   .refine((r) => (r.webhookUrlEnv ? 1 : 0) + (r.botTokenEnv ? 1 : 0) === 1, {
@@ -165,9 +198,15 @@ const webhookReceiverSchema = z
     /** The endpoint, given directly or through an environment variable (when it carries credentials). */
     url: z.url({ protocol: /^https?$/ }).optional(),
     urlEnv: envName.optional(),
-    /** Standard Webhooks signing secret (whsec_...): the environment variable that holds it. */
-    secretEnv: envName,
+    /**
+     * Standard Webhooks signing secret (whsec_..., at least 24 bytes): the environment variable that
+     * holds it, or several for rotation (a list, and/or space-separated secrets in one variable).
+     * Every delivery is signed with each.
+     */
+    secretEnv: z.union([envName, z.array(envName).min(1)]),
     timeout: durationSchema.default(15_000),
+    /** A system of record wants every change. */
+    deliveryMode: deliveryModeSchema.default('every'),
   })
   .strict()
   .refine((r) => (r.url ? 1 : 0) + (r.urlEnv ? 1 : 0) === 1, { message: 'give exactly one of url or urlEnv', path: ['url'] });
@@ -187,14 +226,19 @@ const pagerDutyReceiverSchema = z
     /** Or: the environment variable that holds the endpoint (a local stand-in, a proxy). */
     urlEnv: envName.optional(),
     timeout: durationSchema.default(15_000),
+    /** Triggers, acknowledgements and resolutions in order: PagerDuty must never see an acknowledge before its trigger. */
+    deliveryMode: deliveryModeSchema.default('every'),
   })
   .strict();
 
-export const receiverSchema = z.union([slackReceiverSchema, webhookReceiverSchema, pagerDutyReceiverSchema]);
-export type ReceiverConfig = z.infer<typeof receiverSchema>;
-export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
-export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
-export type PagerDutyReceiverConfig = z.infer<typeof pagerDutyReceiverSchema>;
+// Discriminated by type, so a problem is reported at its own path (receivers.0.deliveryMode), not as "no option matched".
+export const receiverSchema = z.discriminatedUnion('type', [slackReceiverSchema, webhookReceiverSchema, pagerDutyReceiverSchema]);
+/** A loaded receiver always has its deliveryMode (the schema's default per type); one built in code may leave it out. */
+type ModeOptional<T> = T extends unknown ? Omit<T, 'deliveryMode'> & { deliveryMode?: DeliveryModeConfig } : never;
+export type ReceiverConfig = ModeOptional<z.infer<typeof receiverSchema>>;
+export type SlackReceiverConfig = ModeOptional<z.infer<typeof slackReceiverSchema>>;
+export type WebhookReceiverConfig = ModeOptional<z.infer<typeof webhookReceiverSchema>>;
+export type PagerDutyReceiverConfig = ModeOptional<z.infer<typeof pagerDutyReceiverSchema>>;
 
 export const settingsSchema = z
   .object({

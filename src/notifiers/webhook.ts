@@ -1,7 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import type { Secrets } from '../config/load';
 import type { WebhookReceiverConfig } from '../config/schema';
+import { secretEnvsOf, splitSecrets, webhookSecretProblem } from '../config/webhook-secrets';
 import type { AlertEvent } from '../domain/alert';
+import type { Digest } from '../domain/digest';
 import { RepwatchError } from '../domain/errors';
 import { redactUrl, type Logger } from '../logger';
 import { RECEIVER_CODES, httpError, networkError, parseRetryAfter } from './http';
@@ -13,6 +15,17 @@ export interface WebhookPayload {
   timestamp: string;
   /** `reminder`: the n-th reminder of this event (the alert is still not acknowledged); eventId then ends in `/reminder-n`. */
   data: { eventId: string; seq: number; alert: AlertEvent['alert']; reminder?: number };
+}
+
+/** A brand's digest (src/domain/digest.ts), signed like every event; webhook-id is the digest's id (brand + period). */
+export interface DigestWebhookPayload {
+  type: 'digest.created';
+  timestamp: string;
+  data: { digest: Digest };
+}
+
+export function digestWebhookPayload(digest: Digest): DigestWebhookPayload {
+  return { type: 'digest.created', timestamp: digest.period.to, data: { digest } };
 }
 
 export function webhookPayload(event: AlertEvent): WebhookPayload {
@@ -52,51 +65,58 @@ export function createWebhookNotifier(config: WebhookReceiverConfig, secrets: Se
     // Neither the value nor the parser's message: the URL may carry credentials.
     throw new RepwatchError('RW_ERR_CONFIG_INVALID', `${what}: the URL in ${config.urlEnv ?? 'url'} is not a valid URL`);
   }
-  let signer: Webhook;
-  try {
-    signer = new Webhook(secrets.get(config.secretEnv));
-  } catch (err) {
-    if (err instanceof RepwatchError) throw err;
-    throw new RepwatchError('RW_ERR_CONFIG_INVALID', `${what}: ${config.secretEnv} is not a Standard Webhooks secret (whsec_ + base64)`);
-  }
+  // Several secrets while one is rotated out: each signs every delivery.
+  const signers = secretEnvsOf(config).flatMap((envName) =>
+    splitSecrets(secrets.get(envName)).map((secret) => {
+      const problem = webhookSecretProblem(secret);
+      // The variable's name, never its value.
+      if (problem) throw new RepwatchError('RW_ERR_CONFIG_INVALID', `${what}: a secret in ${envName} ${problem}`);
+      return new Webhook(secret);
+    }),
+  );
+  if (signers.length === 0) throw new RepwatchError('RW_ERR_SECRET_MISSING', `${what}: ${secretEnvsOf(config).join(', ')} hold(s) no signing secret`);
   const target = redactUrl(url);
+
+  /** One signed POST: the id is the same on every attempt, the timestamp (hence signature) fresh. */
+  async function post(id: string, body: string, logger: Logger): Promise<DeliveryReceipt> {
+    const attemptAt = new Date();
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'repwatch',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(attemptAt.getTime() / 1000)),
+      // Standard Webhooks: space-separated signatures; a receiver accepts the delivery when any verifies.
+      'webhook-signature': signers.map((signer) => signer.sign(id, attemptAt, body)).join(' '),
+    };
+    let res: Response;
+    try {
+      // redirect 'manual': a signed payload is never forwarded to another host; a 3xx counts as a refusal.
+      res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(config.timeout) });
+    } catch (err) {
+      throw networkError(err, what, RECEIVER_CODES);
+    }
+    // Free the connection; the receiver's body carries nothing we use.
+    await res.body?.cancel().catch(() => undefined);
+
+    if (res.status >= 200 && res.status < 300) {
+      logger.debug({ target, status: res.status }, 'webhook delivered');
+      return { status: res.status };
+    }
+    const base = httpError(res.status, what, RECEIVER_CODES, parseRetryAfter(res.headers.get('retry-after'), Date.now()));
+    if (res.status === 410) {
+      // Standard Webhooks: 410 Gone means the endpoint asks to be disabled. Not retried; the
+      // delivery service disables the receiver on this code.
+      throw new RepwatchError('RW_ERR_RECEIVER_GONE', `${base.message} (Gone: the endpoint asks to be disabled)`, {
+        details: { ...base.details, gone: true },
+      });
+    }
+    throw base;
+  }
 
   return {
     receiverId: config.id,
     type: 'webhook',
-    async send(event: AlertEvent, logger: Logger): Promise<DeliveryReceipt> {
-      const body = JSON.stringify(webhookPayload(event));
-      const attemptAt = new Date();
-      const headers = {
-        'content-type': 'application/json',
-        'user-agent': 'repwatch',
-        'webhook-id': event.id,
-        'webhook-timestamp': String(Math.floor(attemptAt.getTime() / 1000)),
-        'webhook-signature': signer.sign(event.id, attemptAt, body),
-      };
-
-      let res: Response;
-      try {
-        // redirect 'manual': a signed payload is never forwarded to another host; a 3xx counts as a refusal.
-        res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(config.timeout) });
-      } catch (err) {
-        throw networkError(err, what, RECEIVER_CODES);
-      }
-      // Free the connection; the receiver's body carries nothing we use.
-      await res.body?.cancel().catch(() => undefined);
-
-      if (res.status >= 200 && res.status < 300) {
-        logger.debug({ target, status: res.status }, 'webhook delivered');
-        return { status: res.status };
-      }
-      const base = httpError(res.status, what, RECEIVER_CODES, parseRetryAfter(res.headers.get('retry-after'), Date.now()));
-      if (res.status === 410) {
-        // Standard Webhooks: 410 Gone means the endpoint asks to be disabled.
-        throw new RepwatchError('RW_ERR_RECEIVER_REJECTED', `${base.message} (Gone: the endpoint asks to be disabled)`, {
-          details: { ...base.details, gone: true },
-        });
-      }
-      throw base;
-    },
+    send: (event: AlertEvent, logger: Logger) => post(event.id, JSON.stringify(webhookPayload(event)), logger),
+    sendDigest: (digest: Digest, logger: Logger) => post(digest.id, JSON.stringify(digestWebhookPayload(digest)), logger),
   };
 }

@@ -114,10 +114,10 @@ describe('webhook notifier', () => {
     for (const r of received) expect(() => verifyWebhook(SECRET, r.rawBody, r.headers)).not.toThrow();
   });
 
-  it('410 Gone is RW_ERR_RECEIVER_REJECTED with details.gone', async () => {
+  it('410 Gone is RW_ERR_RECEIVER_GONE (not retried) with details.gone', async () => {
     respond = (_req, res) => res.writeHead(410, { 'content-type': 'text/plain' }).end('endpoint removed');
     const err = await failure(createWebhookNotifier(config(), secrets).send(fixtureEvent(), captureLogger().logger));
-    expect(err.code).toBe('RW_ERR_RECEIVER_REJECTED');
+    expect(err.code).toBe('RW_ERR_RECEIVER_GONE');
     expect(err.retryable).toBe(false);
     expect(err.details).toEqual({ status: 410, gone: true });
     expect(err.message).toContain('crm-hook');
@@ -188,6 +188,43 @@ describe('webhook notifier', () => {
     expect(String(err)).not.toContain('s3cr3t-query-token');
     expectNoSecret(err);
     expect(JSON.stringify(notifier)).not.toContain(SECRET_KEY);
+  });
+
+  it('signs every delivery with each secret while one is rotated: a receiver holding either verifies', async () => {
+    const older = `whsec_${randomBytes(24).toString('base64')}`;
+    const newer = `whsec_${randomBytes(32).toString('base64')}`;
+    const third = `whsec_${randomBytes(32).toString('base64')}`;
+    // A list of variables, one of them holding two space-separated secrets.
+    const rotating = new Secrets([
+      ['HOOK_SECRET_OLD', older],
+      ['HOOK_SECRETS_NEW', `${newer}  ${third}`],
+    ]);
+    const event = fixtureEvent();
+    await createWebhookNotifier(config({ secretEnv: ['HOOK_SECRET_OLD', 'HOOK_SECRETS_NEW'] }), rotating).send(event, captureLogger().logger);
+    const [req] = received;
+    const signatures = String(req.headers['webhook-signature']).split(' ');
+    expect(signatures).toHaveLength(3);
+    for (const sig of signatures) expect(sig).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    for (const secret of [older, newer, third]) {
+      expect(verifyWebhook(secret, req.rawBody, req.headers).data.eventId).toBe(event.id);
+      expect(new Webhook(secret).verify(req.rawBody, req.headers as Record<string, string>)).toMatchObject({ type: 'alert.triggered' });
+    }
+    expect(() => verifyWebhook(`whsec_${randomBytes(32).toString('base64')}`, req.rawBody, req.headers)).toThrow(WebhookVerificationError);
+  });
+
+  it('refuses a secret shorter than 24 bytes at creation, naming the variable and never the value', () => {
+    const short = `whsec_${Buffer.from('only-20-bytes-secret').toString('base64')}`;
+    let caught: unknown;
+    try {
+      createWebhookNotifier(config(), new Secrets([['CRM_WEBHOOK_SECRET', short]]));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(RepwatchError);
+    expect((caught as RepwatchError).code).toBe('RW_ERR_CONFIG_INVALID');
+    expect((caught as RepwatchError).message).toContain('CRM_WEBHOOK_SECRET');
+    expect((caught as RepwatchError).message).toContain('20 bytes');
+    expect(inspect(caught, { depth: 5 })).not.toContain(short.slice(6, 20));
   });
 
   it('rejects a secret that is not whsec_ + base64 at creation, without echoing it', () => {

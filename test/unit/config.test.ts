@@ -23,7 +23,7 @@ describe('configuration', () => {
     expect(example.config.disabledReceivers.map((r) => r.id)).toEqual(['comms-slack', 'crm']);
     const demo = loadConfig({
       dir: path.join(__dirname, '../../config/demo'),
-      env: { DEMO_WEBHOOK_URL: 'http://127.0.0.1:9/x', DEMO_WEBHOOK_SECRET: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0', DEMO_PAGERDUTY_URL: 'http://127.0.0.1:9/v2/enqueue', DEMO_PAGERDUTY_KEY: 'K'.repeat(32) },
+      env: { DEMO_WEBHOOK_URL: 'http://127.0.0.1:9/x', DEMO_WEBHOOK_SECRET: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', DEMO_PAGERDUTY_URL: 'http://127.0.0.1:9/v2/enqueue', DEMO_PAGERDUTY_KEY: 'K'.repeat(32) },
     });
     expect(demo.config.brands.map((b) => b.id)).toEqual(['hotel-zeezicht', 'snelpost', 'voltabank']);
     expect(demo.config.receivers.map((r) => r.id)).toEqual(['demo-webhook', 'demo-oncall']);
@@ -103,12 +103,66 @@ describe('configuration', () => {
             }),
           },
         },
-        { HOOK_SECRET: 'whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZQ==' },
+        { HOOK_SECRET: 'whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSwgMzIgYnl0ZXM=' },
       ),
     );
     expect(problems.map((p) => `${path.basename(p.file)} ${p.path}: ${p.message}`)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^routing\.yaml route\.routes\.0\.receivers\.0: .*oncall/), expect.stringMatching(/^routing\.yaml silences.*s2.*overlaps|s1.*overlaps/)]),
     );
+  });
+
+  describe('receivers', () => {
+    const brands = { brands: [{ id: 'b', name: 'B', keywords: ['b'], sources: [replaySource] }] };
+    const secret = (bytes: number, fill = 7) => `whsec_${Buffer.alloc(bytes, fill).toString('base64')}`;
+
+    it('gives each receiver type its delivery mode by default (webhook every, slack latest, pagerduty every), and takes one given', () => {
+      const receivers = {
+        receivers: [
+          { id: 'hook', type: 'webhook', url: 'https://crm.example.com/hook', secretEnv: 'HOOK_SECRET' },
+          { id: 'hook-latest', type: 'webhook', url: 'https://crm.example.com/hook2', secretEnv: 'HOOK_SECRET', deliveryMode: 'latest' },
+          { id: 'chat', type: 'slack', webhookUrlEnv: 'SLACK_URL' },
+          { id: 'oncall', type: 'pagerduty', routingKeyEnv: 'PD_KEY' },
+        ],
+      };
+      const { config } = makeConfig({ brands, receivers, extra: { 'posts.jsonl': '' } }, { HOOK_SECRET: secret(32), SLACK_URL: 'https://hooks.slack.com/services/T/B/x', PD_KEY: 'K'.repeat(32) });
+      expect(Object.fromEntries(config.receivers.map((r) => [r.id, r.deliveryMode]))).toEqual({ hook: 'every', 'hook-latest': 'latest', chat: 'latest', oncall: 'every' });
+      const problems = problemsOf(() =>
+        makeConfig({ brands, receivers: { receivers: [{ ...receivers.receivers[0], deliveryMode: 'sometimes' }] }, extra: { 'posts.jsonl': '' } }, { HOOK_SECRET: secret(32) }),
+      );
+      expect(problems.map((p) => p.path)).toEqual(['receivers.0.deliveryMode']);
+    });
+
+    it('refuses Standard Webhooks secrets shorter than 24 bytes, naming the variable and never the value', () => {
+      const receivers = { receivers: [{ id: 'hook', type: 'webhook', url: 'https://crm.example.com/hook', secretEnv: 'HOOK_SECRET', optional: true }] };
+      for (const [value, says] of [
+        [secret(3, 65), '3 bytes long'],
+        [secret(23, 65), '23 bytes long'],
+        ['not-a-whsec-secret-value', 'does not start with whsec_'],
+        ['whsec_***not*base64***', 'not whsec_ followed by base64'],
+      ]) {
+        const problems = problemsOf(() => makeConfig({ brands, receivers, extra: { 'posts.jsonl': '' } }, { HOOK_SECRET: value }));
+        expect(problems).toEqual([expect.objectContaining({ path: 'receivers.0.secretEnv', message: expect.stringContaining('HOOK_SECRET') })]);
+        expect(problems[0].message).toContain(says);
+        expect(JSON.stringify(problems)).not.toContain(value.slice(6));
+      }
+      expect(makeConfig({ brands, receivers, extra: { 'posts.jsonl': '' } }, { HOOK_SECRET: secret(24) }).config.receivers.map((r) => r.id)).toEqual(['hook']);
+    });
+
+    it('takes several secrets for rotation: a list of variables, and several in one variable; each must be long enough and set', () => {
+      const receivers = { receivers: [{ id: 'hook', type: 'webhook', url: 'https://crm.example.com/hook', secretEnv: ['HOOK_SECRET_OLD', 'HOOK_SECRETS'] }] };
+      const loaded = makeConfig({ brands, receivers, extra: { 'posts.jsonl': '' } }, { HOOK_SECRET_OLD: secret(24, 1), HOOK_SECRETS: `${secret(32, 2)} ${secret(32, 3)}` });
+      expect(loaded.config.receivers[0]).toMatchObject({ secretEnv: ['HOOK_SECRET_OLD', 'HOOK_SECRETS'] });
+      // The log redactor knows each secret of a variable holding several.
+      expect(loaded.secrets.values()).toEqual(expect.arrayContaining([secret(32, 2), secret(32, 3)]));
+
+      const short = problemsOf(() => makeConfig({ brands, receivers, extra: { 'posts.jsonl': '' } }, { HOOK_SECRET_OLD: secret(24, 1), HOOK_SECRETS: `${secret(32, 2)} ${secret(10, 3)}` }));
+      expect(short.map((p) => p.message)).toEqual([expect.stringMatching(/the 2nd secret in HOOK_SECRETS is 10 bytes long/)]);
+      const unset = problemsOf(() => makeConfig({ brands, receivers, extra: { 'posts.jsonl': '' } }, { HOOK_SECRETS: secret(32, 2) }));
+      expect(unset.map((p) => p.message)).toEqual([expect.stringContaining('HOOK_SECRET_OLD is not set')]);
+      expect(problemsOf(() => makeConfig({ brands, receivers: { receivers: [{ ...receivers.receivers[0], secretEnv: [] }] }, extra: { 'posts.jsonl': '' } }, {})).map((p) => p.path)).toEqual([
+        'receivers.0.secretEnv',
+      ]);
+    });
   });
 
   it('reads compound durations, and says what a duration looks like when one is wrong', () => {
@@ -123,6 +177,35 @@ describe('configuration', () => {
     expect(problems).toEqual([expect.objectContaining({ path: 'brands.0.policy.criticalAckSla', message: expect.stringContaining('2m30s') })]);
   });
 
+  it('reads a brand\'s digest with its defaults, and reports unknown or unsuitable digest receivers and bad times', () => {
+    const receivers = {
+      receivers: [
+        { id: 'hook', type: 'webhook', url: 'https://crm.example.com/hook', secretEnv: 'HOOK_SECRET' },
+        { id: 'oncall', type: 'pagerduty', routingKeyEnv: 'PD_KEY' },
+      ],
+    };
+    const env = { HOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`, PD_KEY: 'K'.repeat(32) };
+    const { config } = makeConfig({ brands: { brands: [{ id: 'b', name: 'B', keywords: ['b'], sources: [replaySource], digest: { receivers: ['hook'], timeZone: 'Europe/Amsterdam' } }] }, receivers, extra: { 'posts.jsonl': '' } }, env);
+    expect(config.brands[0].digest).toEqual({ receivers: ['hook'], schedule: 'daily', at: '09:00', timeZone: 'Europe/Amsterdam' });
+
+    const withDigest = (digest: unknown) =>
+      problemsOf(() => makeConfig({ brands: { brands: [{ id: 'b', name: 'B', keywords: ['b'], sources: [replaySource], digest }] }, receivers, extra: { 'posts.jsonl': '' } }, env)).map(
+        (p) => `${p.path}: ${p.message}`,
+      );
+    expect(withDigest({ receivers: ['hook', 'nobody', 'oncall'], schedule: 'hourly' })).toEqual([
+      expect.stringMatching(/^brands\.0\.digest\.receivers\.1: unknown receiver "nobody" \(receivers\.yaml has: hook, oncall\)/),
+      expect.stringMatching(/^brands\.0\.digest\.receivers\.2: .*pagerduty/),
+    ]);
+    expect(withDigest({ receivers: ['hook'], at: '9am', timeZone: 'Mars/Olympus', schedule: 'weekly' })).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^brands\.0\.digest\.at: .*09:00/),
+        expect.stringMatching(/^brands\.0\.digest\.timeZone: .*IANA/),
+        expect.stringMatching(/^brands\.0\.digest\.schedule: /),
+      ]),
+    );
+    expect(withDigest({ receivers: [] })).toEqual([expect.stringMatching(/^brands\.0\.digest\.receivers: /)]);
+  });
+
   it('never puts secret values in the config object', () => {
     const { config, secrets } = makeConfig(
       {
@@ -130,11 +213,11 @@ describe('configuration', () => {
         receivers: { receivers: [{ id: 'hook', type: 'webhook', url: 'https://crm.example.com/hook', secretEnv: 'HOOK_SECRET' }] },
         extra: { 'posts.jsonl': '' },
       },
-      { HOOK_SECRET: 'whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZQ==' },
+      { HOOK_SECRET: 'whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSwgMzIgYnl0ZXM=' },
     );
     expect(JSON.stringify(config)).not.toContain('whsec_dGhpcyBp');
     expect(JSON.stringify({ secrets })).not.toContain('whsec_dGhpcyBp');
-    expect(secrets.get('HOOK_SECRET')).toBe('whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZQ==');
+    expect(secrets.get('HOOK_SECRET')).toBe('whsec_dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSwgMzIgYnl0ZXM=');
     expect(() => secrets.get('NOPE')).toThrow(/NOPE is not set/);
   });
 });

@@ -1,0 +1,34 @@
+import { RepwatchError } from '../domain/errors';
+
+/**
+ * The database a MongoDB connection string names, or undefined when it names none.
+ *
+ * `new URL` cannot read these strings: a replica set lists several hosts
+ * (`mongodb://a:27017,b:27017/db?replicaSet=rs0`), which is not a URL authority. The form is
+ * `mongodb[+srv]://[user[:password]@]host[:port][,host[:port]…][/[database]][?options]`, with
+ * `/`, `?`, `@` and `:` percent-encoded inside the user name and password (the driver's rule), so
+ * the first `/` or `?` after the scheme ends the hosts. Messages never quote the string: it may
+ * carry a password.
+ */
+export function databaseNameOf(uri: string): string | undefined {
+  const scheme = /^mongodb(\+srv)?:\/\//i.exec(uri);
+  if (!scheme) throw new RepwatchError('RW_ERR_CONFIG_INVALID', 'the MongoDB connection string does not start with mongodb:// or mongodb+srv://');
+  const rest = uri.slice(scheme[0].length);
+  const hostsEnd = rest.search(/[/?]/);
+  if (hostsEnd === -1 || rest[hostsEnd] === '?') return undefined;
+  const afterSlash = rest.slice(hostsEnd + 1);
+  const query = afterSlash.indexOf('?');
+  const encoded = query === -1 ? afterSlash : afterSlash.slice(0, query);
+  if (encoded === '') return undefined;
+  let name: string;
+  try {
+    name = decodeURIComponent(encoded);
+  } catch {
+    throw new RepwatchError('RW_ERR_CONFIG_INVALID', 'the database name in the MongoDB connection string is not valid percent-encoding');
+  }
+  // MongoDB's rules for database names (any platform): none of / \ . " $ space or NUL, under 64 bytes.
+  if (/[/\\. "$\0]/.test(name) || Buffer.byteLength(name) >= 64) {
+    throw new RepwatchError('RW_ERR_CONFIG_INVALID', 'the database name in the MongoDB connection string is not a valid MongoDB database name');
+  }
+  return name;
+}
