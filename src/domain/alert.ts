@@ -6,9 +6,10 @@ export type { Severity } from '../config/schema';
 /**
  * complaint and negative-post: one post (or one thread, or one author on one topic) that can hurt
  * the brand; storm: many negative posts against the brand's baseline; opportunity: a high-reach
- * positive post worth answering.
+ * positive post worth answering; coverage: repwatch itself could not judge some of a source's
+ * posts (pages that failed for good), so the brand is partly unwatched until they are retried.
  */
-export const ALERT_KINDS = ['complaint', 'negative-post', 'storm', 'opportunity'] as const;
+export const ALERT_KINDS = ['complaint', 'negative-post', 'storm', 'opportunity', 'coverage'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export type AlertStatus = 'triggered' | 'acknowledged' | 'resolved';
 
@@ -129,6 +130,8 @@ export interface AlertEvent {
   at: string;
   /** Who caused it, for acknowledgements and resolutions ('sla' for escalations, 'repwatch' otherwise). */
   by?: string;
+  /** What the person who acknowledged or resolved it said (API, console), when they said something. */
+  comment?: string;
   /** The alert as it was at this event. */
   alert: Alert;
   /**

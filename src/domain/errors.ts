@@ -16,11 +16,14 @@ export const ERROR_CODES = {
   RW_ERR_PAYLOAD_MALFORMED: { retryable: false, summary: 'a platform answered with a body that does not have the documented shape' },
   RW_ERR_RECEIVER_RATE_LIMITED: { retryable: true, summary: 'a receiver answered 429; delivery is retried after its Retry-After' },
   RW_ERR_RECEIVER_UNAVAILABLE: { retryable: true, summary: 'a receiver answered 5xx, timed out or could not be reached' },
-  RW_ERR_RECEIVER_REJECTED: { retryable: false, summary: 'a receiver refused the delivery (4xx other than 429, or 410 Gone)' },
+  RW_ERR_RECEIVER_REJECTED: { retryable: false, summary: 'a receiver refused the delivery (4xx other than 429 and 410)' },
+  RW_ERR_RECEIVER_GONE: { retryable: false, summary: 'a webhook receiver answered 410 Gone: it is disabled, and later deliveries to it are recorded failed without a request until it is enabled again' },
+  RW_ERR_DELIVERY_DEFERRED: { retryable: true, summary: 'an earlier event of the same alert to the same receiver (or the first message of a Slack thread) is still being delivered; this one is tried again after it' },
   RW_ERR_STORE_UNAVAILABLE: { retryable: true, summary: 'MongoDB or Redis could not be reached' },
   RW_ERR_MODEL_INVALID: { retryable: false, summary: 'a shipped analysis model file is missing, corrupt or from another version; `npm run train` rebuilds it' },
   RW_ERR_ALERT_STATE: { retryable: false, summary: 'an alert cannot make that change (acknowledging or resolving an alert that is already resolved)' },
   RW_ERR_SERVICES: { retryable: false, summary: 'the local services (Redis, FerretDB) could not be started' },
+  RW_ERR_UNAUTHORIZED: { retryable: false, summary: 'an API request carried no API key or a wrong one (nothing was changed)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -131,7 +131,7 @@ export function evaluatePost(brand: BrandRef, mention: Mention, judgement: Judge
   return null;
 }
 
-const KIND_WORDS: Record<AlertKind, string> = { complaint: 'complaint', 'negative-post': 'negative post', storm: 'storm', opportunity: 'opportunity' };
+const KIND_WORDS: Record<AlertKind, string> = { complaint: 'complaint', 'negative-post': 'negative post', storm: 'storm', opportunity: 'opportunity', coverage: 'coverage' };
 const cap = (s: string) => `${s[0].toUpperCase()}${s.slice(1)}`;
 
 function titleOf(brandName: string, kind: AlertKind, severity: Severity, post: AlertPost, count: number, signal: PostSignal): string {

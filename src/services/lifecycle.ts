@@ -5,7 +5,7 @@ import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
 import { withEventId } from '../store/store';
 import { caseSettingsOf, saveCases } from './cases';
 import type { EvaluateDeps } from './evaluate';
-import { planDeliveries } from './notify';
+import { handOnEvents, replanUndelivered } from './outbox';
 
 export type LifecycleDeps = EvaluateDeps;
 
@@ -22,6 +22,7 @@ async function change(
   type: AlertEventType,
   apply: (alert: Alert, now: number) => Alert | null,
   by: string,
+  comment?: string,
 ): Promise<{ alert: Alert; event?: AlertEvent }> {
   const found = await deps.store.getAlert(alertId);
   if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
@@ -31,7 +32,7 @@ async function change(
     const now = deps.now();
     const applied = apply(alert, now);
     if (!applied) return { alert };
-    const recorded = withEventId({ type, alert: applied, at: new Date(now).toISOString(), by });
+    const recorded = withEventId({ type, alert: applied, at: new Date(now).toISOString(), by, ...(comment ? { comment } : {}) });
     const next = recorded.alert;
     const { events } = await deps.store.appendEvents([recorded]);
     await deps.store.saveAlerts([next]);
@@ -45,27 +46,34 @@ async function change(
       }
     }
     // A storm is handled as one: its grouped alerts are acknowledged and resolved with it.
+    let memberEvents: AlertEvent[] = [];
     if (next.kind === 'storm' && (type === 'alert.acknowledged' || type === 'alert.resolved')) {
       const members = (await deps.store.listAlerts({ brandId: next.brandId })).filter((a) => a.stormId === next.id && a.status !== 'resolved' && (type === 'alert.resolved' || a.status === 'triggered'));
       const changes = members.map((a) => withEventId({ type, alert: type === 'alert.acknowledged' ? acknowledge(a, by, now) : resolve(a, by, now), at: new Date(now).toISOString(), by }));
-      await deps.store.appendEvents(changes);
+      memberEvents = (await deps.store.appendEvents(changes)).events;
       await deps.store.saveAlerts(changes.map((c) => c.alert));
     }
-    const requests = await planDeliveries(deps, events);
-    if (requests.length) await deps.dispatch.deliver(requests);
+    // The outbox: deliveries planned from the events just written, then their marker cleared.
+    await handOnEvents(deps, [...events, ...memberEvents]);
     deps.logger.info({ alert: alertId, change: type, by }, 'alert changed');
     return { alert: next, event: events[0] };
   });
 }
 
-export function acknowledgeAlert(deps: LifecycleDeps, alertId: string, by: string) {
-  const who = actor(by);
-  return change(deps, alertId, 'alert.acknowledged', (a, now) => acknowledge(a, who, now), who);
+/** A comment kept with the event: printable, at most 1,000 characters, absent when empty. */
+function remark(comment?: string): string | undefined {
+  const clean = comment?.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, ' ').trim().slice(0, 1000);
+  return clean || undefined;
 }
 
-export function resolveAlert(deps: LifecycleDeps, alertId: string, by: string) {
+export function acknowledgeAlert(deps: LifecycleDeps, alertId: string, by: string, comment?: string) {
   const who = actor(by);
-  return change(deps, alertId, 'alert.resolved', (a, now) => resolve(a, who, now), who);
+  return change(deps, alertId, 'alert.acknowledged', (a, now) => acknowledge(a, who, now), who, remark(comment));
+}
+
+export function resolveAlert(deps: LifecycleDeps, alertId: string, by: string, comment?: string) {
+  const who = actor(by);
+  return change(deps, alertId, 'alert.resolved', (a, now) => resolve(a, who, now), who, remark(comment));
 }
 
 /**
@@ -110,7 +118,10 @@ export async function settleRecoveries(deps: LifecycleDeps): Promise<string[]> {
   return settled;
 }
 
-/** The schedule role's minute sweep: escalations whose timer was lost, and ended recovery windows. */
-export async function sweep(deps: LifecycleDeps): Promise<{ escalated: string[]; settled: string[] }> {
-  return { escalated: await escalateOverdue(deps), settled: await settleRecoveries(deps) };
+/** Events not handed on within this long after they happened are taken to be left by a crash. */
+export const OUTBOX_REPLAN_AFTER_MS = 60_000;
+
+/** The schedule role's minute sweep: escalations whose timer was lost, ended recovery windows, and events a crash left in the outbox. */
+export async function sweep(deps: LifecycleDeps): Promise<{ escalated: string[]; settled: string[]; replanned: number }> {
+  return { escalated: await escalateOverdue(deps), settled: await settleRecoveries(deps), replanned: await replanUndelivered(deps, OUTBOX_REPLAN_AFTER_MS) };
 }

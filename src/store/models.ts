@@ -17,12 +17,17 @@ export const alertSchema = new Schema({ _id: String, fingerprint: String }, { ..
 alertSchema.index({ fingerprint: 1, createdAt: 1 }, { unique: true });
 alertSchema.index({ brandId: 1, createdAt: -1 });
 alertSchema.index({ status: 1, slaDeadline: 1 });
+/** The API's alert list: newest first, paged by (createdAt, id); and a storm's grouped alerts. */
+alertSchema.index({ createdAt: -1, _id: -1 });
+alertSchema.index({ stormId: 1 });
 
 /** The current alert of each fingerprint (its `_id`): where a post with that fingerprint goes. */
 export const alertHeadSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_heads' });
 
 /** Which posts an alert has counted (`alertId|postKey`): a retried page never counts a post twice. */
 export const alertMemberSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_members' });
+/** The API: an alert's posts. */
+alertMemberSchema.index({ alertId: 1 });
 
 /** Cases: one customer's story across channels (see domain/cases.ts). */
 export const caseSchema = new Schema({ _id: String, brandId: String }, { ...opts, collection: 'cases' });
@@ -41,12 +46,17 @@ export const notificationLogSchema = new Schema({ _id: String }, { ...opts, coll
 export const alertEventSchema = new Schema({ _id: String, seq: Number }, { ...opts, collection: 'alert_events' });
 alertEventSchema.index({ seq: 1 }, { unique: true });
 alertEventSchema.index({ alertId: 1, seq: -1 });
+/** The outbox sweep: events whose deliveries were not handed on yet (the marker is removed after). */
+alertEventSchema.index({ undeliveredSince: 1 });
 
 export const counterSchema = new Schema({ _id: String, value: Number }, { ...opts, collection: 'counters' });
 
 /** One record per (alert event, receiver): the notification log that keeps a delivery from happening twice. */
 export const deliverySchema = new Schema({ _id: String, eventId: String, receiverId: String }, { ...opts, collection: 'deliveries' });
 deliverySchema.index({ eventId: 1, receiverId: 1 }, { unique: true });
+
+/** Per receiver: disabled (a webhook answered 410 Gone) or enabled again, since when and why (store/receiver-state.ts). */
+export const receiverStateSchema = new Schema({ _id: String }, { ...opts, collection: 'receiver_states' });
 
 export type Models = ReturnType<typeof registerModels>;
 
@@ -63,5 +73,6 @@ export function registerModels(conn: Connection) {
     StormTracker: conn.model('StormTracker', stormTrackerSchema),
     TermClusters: conn.model('TermClusters', termClustersSchema),
     NotificationLog: conn.model('NotificationLog', notificationLogSchema),
+    ReceiverState: conn.model('ReceiverState', receiverStateSchema),
   };
 }

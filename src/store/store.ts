@@ -1,5 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
-import type { Collection } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { Judgement } from '../analysis/judgement';
 import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
 import type { Case } from '../domain/cases';
@@ -10,6 +10,7 @@ import { RepwatchError } from '../domain/errors';
 import type { Mention } from '../domain/mention';
 import { mentionKey } from '../domain/mention';
 import { registerModels, type Models } from './models';
+import { databaseNameOf } from './mongo-uri';
 import { mongoSequence, type SequenceAllocator } from './sequence';
 
 /** A mention as stored: the post, repwatch's judgement of it and when it was fetched. */
@@ -28,6 +29,8 @@ export interface EventInput {
   /** ISO 8601. */
   at: string;
   by?: string;
+  /** What the person who acknowledged or resolved it said. */
+  comment?: string;
 }
 
 /** Deterministic: the same change of the same alert always has the same id (also the webhook-id). */
@@ -40,9 +43,46 @@ export function withEventId(change: EventInput): EventInput {
   return { ...change, alert: { ...change.alert, lastEventId: eventIdOf(change) } };
 }
 
-function eventDoc(c: EventInput, seq: number): AlertEvent & { _id: string } {
+/**
+ * The outbox marker: an event is written with `undeliveredSince` (its time, ms) in the same insert
+ * that appends it, and the marker is removed once its deliveries and timers are handed on
+ * (services/outbox.ts). What a crash leaves between the two is found by the marker.
+ */
+export const OUTBOX_MARKER = 'undeliveredSince';
+
+/** An event as appendEvents returns it: still marked when its deliveries were not handed on yet. */
+export type AppendedEvent = AlertEvent & { [OUTBOX_MARKER]?: number };
+
+export function isUndelivered(event: AlertEvent): boolean {
+  return typeof (event as AppendedEvent)[OUTBOX_MARKER] === 'number';
+}
+
+/**
+ * Whether an event has anything to hand on: deliveries (an alert grouped into a storm is told
+ * through the storm, so its own changes have none) or an SLA timer. Events without are not marked.
+ */
+function needsHandOn(c: EventInput): boolean {
+  const a = c.alert;
+  return !a.stormId || (!!a.slaDeadline && a.status === 'triggered' && !a.escalatedAt);
+}
+
+function eventDoc(c: EventInput, seq: number): AppendedEvent & { _id: string } {
   const id = eventIdOf(c);
-  return { _id: id, id, seq, type: c.type, alertId: c.alert.id, brandId: c.alert.brandId, severity: c.alert.severity, at: c.at, ...(c.by ? { by: c.by } : {}), alert: c.alert };
+  const marker = Date.parse(c.at);
+  return {
+    _id: id,
+    id,
+    seq,
+    type: c.type,
+    alertId: c.alert.id,
+    brandId: c.alert.brandId,
+    severity: c.alert.severity,
+    at: c.at,
+    ...(c.by ? { by: c.by } : {}),
+    ...(c.comment ? { comment: c.comment } : {}),
+    alert: c.alert,
+    ...(needsHandOn(c) ? { [OUTBOX_MARKER]: Number.isFinite(marker) ? marker : 0 } : {}),
+  };
 }
 
 function withoutId(doc: any): any {
@@ -50,21 +90,48 @@ function withoutId(doc: any): any {
   return rest;
 }
 
+/** An event as readers see it: without the outbox marker (an internal state, not part of the event). */
+function eventOf(doc: any): AlertEvent {
+  const { _id, [OUTBOX_MARKER]: _marker, ...rest } = doc;
+  return rest as AlertEvent;
+}
+
+/** An event handed on to a receiver and not finished yet (sent, superseded or failed for good). */
+export interface OpenDelivery {
+  eventId: string;
+  seq: number;
+  /** When it was handed on (ms, service clock): later events stop waiting for it after a limit. */
+  at: number;
+}
+
 export interface NotificationLogRecord {
   /** ms since epoch of the first event routed to the receiver. */
   firstEventAt?: number;
   lastSentAt?: number;
   lastSentVersion?: number;
+  /** The highest stream seq of this alert sent to this receiver, and its event: nothing older is sent after it. */
+  lastSentSeq?: number;
+  lastSentEventId?: string;
+  /** Handed-on events of this alert to this receiver not finished yet, keyed `s<seq>`. */
+  open?: Record<string, OpenDelivery>;
   /** Slack bot: the ts of the case's first message in this receiver's channel, for threading. */
   threadRef?: string;
+  /** Slack bot: the job starting the thread (claimed before its first message, so only one starts it). */
+  threadClaim?: string;
+  threadClaimedAt?: number;
 }
+
+/** The `open` key of an event. */
+export const openKeyOf = (seq: number) => `s${seq}`;
 
 export interface DeliveryRecord {
   _id: string;
   eventId: string;
   receiverId: string;
-  status: 'pending' | 'sent' | 'failed';
+  /** superseded: a later event of the same alert went to this receiver instead (supersededBy). */
+  status: 'pending' | 'sent' | 'failed' | 'superseded';
   attempts: number;
+  supersededBy?: string;
   /** The job that owns this delivery (its retries may send; nobody else may). */
   claimant?: string;
   sentAt?: Date;
@@ -94,6 +161,17 @@ export async function insertNew(coll: Collection<any>, docs: object[]): Promise<
   return existing;
 }
 
+/**
+ * FerretDB's bulk updates slow down faster than their size (64 updates took 7× as long as 16, and
+ * a storm's 300 took minutes), so large batches go in chunks of this size, one after the other.
+ * A page's few events stay one round trip.
+ */
+const BULK_CHUNK = 16;
+
+async function bulkInChunks(coll: Collection<any>, ops: AnyBulkWriteOperation<any>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_CHUNK) await coll.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
+}
+
 export interface StoreOptions {
   uri: string;
   /** Database name when the URI names none (default 'repwatch'). */
@@ -116,7 +194,7 @@ export class Store {
 
   static async connect({ uri, dbName, serverSelectionTimeoutMS = 10_000, sequence }: StoreOptions): Promise<Store> {
     const conn = mongoose.createConnection(uri, {
-      dbName: dbName ?? (new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'repwatch'),
+      dbName: dbName ?? databaseNameOf(uri) ?? 'repwatch',
       serverSelectionTimeoutMS,
       bufferCommands: false,
       autoIndex: false,
@@ -194,7 +272,7 @@ export class Store {
       if (round === 10) throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'could not allocate alert-stream sequence numbers after 10 tries');
       const first = await this.reserveSequence(pending.length);
       const docs = pending.map((c, i) => eventDoc(c, first + i));
-      const refused = await insertNew(this.models.AlertEvent.collection, docs);
+      const refused = await insertNew(this.models.AlertEvent.collection, docs).finally(() => this.sequence.done?.(first, docs.length));
       newEvents += docs.length - refused.size;
       const retry: EventInput[] = [];
       for (const [i, doc] of docs.entries()) {
@@ -269,7 +347,7 @@ export class Store {
     if (alert?.lastEventId) return (await this.getEvent(alert.lastEventId)) ?? undefined;
     // Alerts written before lastEventId existed: find it by scanning (slow on FerretDB, rare).
     const [doc] = await this.models.AlertEvent.collection.find({ alertId }).sort({ seq: -1 }).limit(1).toArray();
-    return doc ? (withoutId(doc) as unknown as AlertEvent) : undefined;
+    return doc ? eventOf(doc) : undefined;
   }
 
   async getCases(ids: string[]): Promise<Map<string, Case>> {
@@ -355,13 +433,121 @@ export class Store {
 
   async getEvent(id: string): Promise<AlertEvent | null> {
     const doc = await this.models.AlertEvent.collection.findOne({ _id: id } as any);
-    return doc ? (withoutId(doc) as AlertEvent) : null;
+    return doc ? eventOf(doc) : null;
   }
 
   /** Events after `seq`, oldest first: a consumer resumes from the last seq it saw. */
   async eventsAfter(seq: number, limit = 100): Promise<AlertEvent[]> {
     const docs = await this.models.AlertEvent.collection.find({ seq: { $gt: seq } }).sort({ seq: 1 }).limit(limit).toArray();
-    return docs.map(({ _id, ...e }) => e as unknown as AlertEvent);
+    return docs.map(eventOf);
+  }
+
+  /** The outbox: events still marked undelivered whose time is at or before `before` (ms), oldest first, still marked. */
+  async undeliveredEvents(before: number, limit = 500): Promise<AlertEvent[]> {
+    const docs = await this.models.AlertEvent.collection
+      .find({ [OUTBOX_MARKER]: { $lte: before } })
+      .sort({ seq: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((d) => withoutId(d) as AlertEvent);
+  }
+
+  /** Clears the outbox marker of handed-on events: one round trip per page (per BULK_CHUNK events), one `_id` equality per event. */
+  async markHandedOn(eventIds: string[]): Promise<void> {
+    await bulkInChunks(
+      this.models.AlertEvent.collection,
+      [...new Set(eventIds)].map((id) => ({ updateOne: { filter: { _id: id } as any, update: { $unset: { [OUTBOX_MARKER]: '' } } } })),
+    );
+  }
+
+  /**
+   * Records events as open (handed on, not finished) for their (alert, receiver), before their jobs
+   * exist, so a later event's job always sees an earlier one it must wait for. One round trip.
+   */
+  async openDeliveries(items: { alertId: string; receiverId: string; open: OpenDelivery }[]): Promise<void> {
+    if (items.length === 0) return;
+    const byLog = new Map<string, Record<string, OpenDelivery>>();
+    for (const { alertId, receiverId, open } of items) {
+      const _id = `${alertId}|${receiverId}`;
+      byLog.set(_id, { ...byLog.get(_id), [`open.${openKeyOf(open.seq)}`]: open });
+    }
+    await bulkInChunks(
+      this.models.NotificationLog.collection,
+      [...byLog].map(([_id, set]) => ({ updateOne: { filter: { _id } as any, update: { $set: set }, upsert: true } })),
+    );
+  }
+
+  /** Takes finished events (sent, superseded, failed for good) off their (alert, receiver)'s open list. */
+  async closeDeliveries(alertId: string, receiverId: string, seqs: number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.models.NotificationLog.collection.updateOne(
+      { _id: `${alertId}|${receiverId}` } as any,
+      { $unset: Object.fromEntries(seqs.map((s) => [`open.${openKeyOf(s)}`, ''])) },
+    );
+  }
+
+  /** The first event routed to (alert, receiver): starts its grouping timers. Never moves an earlier start. */
+  async noteFirstEvent(alertId: string, receiverId: string, at: number): Promise<void> {
+    await this.models.NotificationLog.collection.updateOne({ _id: `${alertId}|${receiverId}` } as any, { $min: { firstEventAt: at } }, { upsert: true });
+  }
+
+  /**
+   * An event of the alert went out to the receiver: the grouping timers restart, it leaves the open
+   * list, and it becomes the last one sent unless a later one was sent already (field updates, so
+   * concurrent planning and deliveries of the same pair never overwrite each other).
+   */
+  async recordSent(alertId: string, receiverId: string, sent: { eventId: string; seq: number; version: number; at: number }): Promise<void> {
+    const _id = `${alertId}|${receiverId}`;
+    const coll = this.models.NotificationLog.collection;
+    await coll.bulkWrite(
+      [
+        {
+          updateOne: {
+            filter: { _id } as any,
+            update: { $set: { lastSentAt: sent.at }, $min: { firstEventAt: sent.at }, $max: { lastSentVersion: sent.version }, $unset: { [`open.${openKeyOf(sent.seq)}`]: '' } },
+            upsert: true,
+          },
+        },
+        {
+          updateOne: {
+            filter: { _id, $or: [{ lastSentSeq: { $exists: false } }, { lastSentSeq: { $lt: sent.seq } }] } as any,
+            update: { $set: { lastSentSeq: sent.seq, lastSentEventId: sent.eventId } },
+          },
+        },
+      ],
+      { ordered: true },
+    );
+  }
+
+  /**
+   * Claims the right to start a Slack thread for `threadKey` (a case, or an alert without one):
+   * 'claimed' when this claimant may post the first message, 'has-thread' with its reference when
+   * the thread exists, 'claimed-by-other' while another job is starting it. A claim older than
+   * `staleMs` (its job died) is taken over.
+   */
+  async claimThread(threadKey: string, receiverId: string, claimant: string, now: number, staleMs: number): Promise<{ state: 'claimed' } | { state: 'has-thread'; threadRef: string } | { state: 'claimed-by-other' }> {
+    const _id = `${threadKey}|${receiverId}`;
+    const coll = this.models.NotificationLog.collection;
+    const fresh = await insertNew(coll, [{ _id, threadClaim: claimant, threadClaimedAt: now }]);
+    if (fresh.size === 0) return { state: 'claimed' };
+    const unclaimed = { _id, threadRef: { $exists: false }, $or: [{ threadClaim: { $exists: false } }, { threadClaim: claimant }, { threadClaimedAt: { $lt: now - staleMs } }] };
+    const taken = await coll.updateOne(unclaimed as any, { $set: { threadClaim: claimant, threadClaimedAt: now } });
+    if (taken.matchedCount === 1) return { state: 'claimed' };
+    const doc = (await coll.findOne({ _id } as any)) as unknown as NotificationLogRecord | null;
+    return doc?.threadRef ? { state: 'has-thread', threadRef: doc.threadRef } : { state: 'claimed-by-other' };
+  }
+
+  /** The thread exists: later messages of the case reply in it. */
+  async saveThread(threadKey: string, receiverId: string, threadRef: string): Promise<void> {
+    await this.models.NotificationLog.collection.updateOne({ _id: `${threadKey}|${receiverId}` } as any, { $set: { threadRef }, $unset: { threadClaim: '', threadClaimedAt: '' } }, { upsert: true });
+  }
+
+  /** The claimant's first message failed: someone else may start the thread. */
+  async releaseThread(threadKey: string, receiverId: string, claimant: string): Promise<void> {
+    await this.models.NotificationLog.collection.updateOne(
+      { _id: `${threadKey}|${receiverId}`, threadClaim: claimant, threadRef: { $exists: false } } as any,
+      { $unset: { threadClaim: '', threadClaimedAt: '' } },
+    );
   }
 
   /**
@@ -391,5 +577,31 @@ export class Store {
       { _id: `${eventId}|${receiverId}` } as any,
       { $set: { lastError: error, ...(final ? { status: 'failed' } : {}) } },
     );
+  }
+
+  /** Records a delivery failed for good without an attempt (its receiver is disabled); a sent one stays sent. */
+  async markDeliveryFailed(eventId: string, receiverId: string, error: { code: string; message: string }): Promise<void> {
+    const _id = `${eventId}|${receiverId}`;
+    const existed = await insertNew(this.models.Delivery.collection, [{ _id, eventId, receiverId, status: 'failed', attempts: 0, lastError: error }]);
+    if (existed.size) await this.models.Delivery.collection.updateOne({ _id, status: { $ne: 'sent' } } as any, { $set: { status: 'failed', lastError: error } });
+  }
+
+  /**
+   * Events of one alert that a later event sent to the same receiver made needless: recorded
+   * `superseded` with the event that took their place, never left pending. A sent one stays sent.
+   */
+  async markSuperseded(eventIds: string[], receiverId: string, supersededBy: string): Promise<void> {
+    if (eventIds.length === 0) return;
+    const docs = eventIds.map((eventId) => ({ _id: `${eventId}|${receiverId}`, eventId, receiverId, status: 'superseded', attempts: 0, supersededBy }));
+    const existed = await insertNew(this.models.Delivery.collection, docs);
+    if (existed.size === 0) return;
+    await bulkInChunks(
+      this.models.Delivery.collection,
+      [...existed].map((i) => ({ updateOne: { filter: { _id: docs[i]._id, status: { $ne: 'sent' } } as any, update: { $set: { status: 'superseded', supersededBy } } } })),
+    );
+  }
+
+  async getDelivery(eventId: string, receiverId: string): Promise<DeliveryRecord | undefined> {
+    return (await this.getDocs<DeliveryRecord>(this.models.Delivery.collection, [`${eventId}|${receiverId}`])).get(`${eventId}|${receiverId}`) as DeliveryRecord | undefined;
   }
 }

@@ -125,7 +125,7 @@ export class Scenario {
   async setUp(): Promise<void> {
     const url = await this.received.start();
     const receivers = [
-      { id: 'hook', type: 'webhook', urlEnv: 'HOOK_URL', secretEnv: 'HOOK_SECRET', timeout: '5s' },
+      { id: 'hook', type: 'webhook', urlEnv: 'HOOK_URL', secretEnv: 'HOOK_SECRET', timeout: '5s', deliveryMode: 'latest' },
       { id: 'oncall', type: 'pagerduty', routingKeyEnv: 'PD_KEY' },
     ];
     this.loaded = makeConfig(

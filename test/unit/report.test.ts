@@ -155,7 +155,7 @@ describe('buildReport', () => {
 
   it('counts alerts by kind and severity (every kind and severity present)', () => {
     expect(sp.alerts).toBe(5);
-    expect(sp.byKind).toEqual({ complaint: 1, 'negative-post': 2, storm: 1, opportunity: 1 });
+    expect(sp.byKind).toEqual({ complaint: 1, 'negative-post': 2, storm: 1, opportunity: 1, coverage: 0 });
     expect(sp.bySeverity).toEqual({ critical: 1, high: 2, medium: 1, low: 1, info: 0 });
   });
 
