@@ -7,6 +7,7 @@
  * grouped alerts, the escalation and a recovered customer, each with its reason.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -215,6 +216,24 @@ async function main(): Promise<number> {
     out(`The athlete's complaint: ${athlete.severity}, delivered to the webhook receiver ${hook ? (hook.verified ? 'with a valid signature' : 'with an INVALID signature') : 'NOT YET'}`);
   }
   out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s. The local FerretDB keeps running; stop it with: npm run services:stop`);
+
+  // --serve: the demo's alerts stay reachable through the API and the console until Ctrl-C.
+  if (process.argv.includes('--serve')) {
+    const key = randomBytes(18).toString('base64url');
+    const [host, port] = (process.env.REPWATCH_HTTP ?? '127.0.0.1:8080').split(':');
+    const served = await startRepwatch({
+      config, secrets, logger, redisUrl, mongoUri, dbName, queuePrefix: prefix, now, clockRate: CLOCK_RATE, roles: ['api'],
+      api: { listen: { host, port: Number(port) }, apiKeys: new Map([['demo', key]]), consoleDir: path.join(PROJECT_ROOT, 'dist', 'console') },
+    });
+    out('');
+    out(`Console and API: ${served.api!.url}/  (sign in with the key below; Ctrl-C stops)`);
+    out(`API key (name "demo"): ${key}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await served.close();
+  }
 
   await app.close();
   await receiver.stop();

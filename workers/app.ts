@@ -124,6 +124,8 @@ export interface Repwatch {
 /** Every minute: overdue critical alerts whose SLA timer was lost, and recovery windows that ended. */
 const SLA_SWEEP = 'sla-sweep';
 const SLA_SWEEP_EVERY_MS = 60_000;
+/** After Redis came back empty: events this recent are planned again (delayed jobs wait at most a few hours). */
+const REDELIVER_AFTER_REDIS_LOSS_MS = 6 * 3_600_000;
 
 const KEEP = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } } satisfies JobsOptions;
 
@@ -384,6 +386,9 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         if ((await redis.exists(mark)) === 1) return;
         logger.warn({ why }, 'job schedulers missing from Redis (restarted empty or flushed): re-creating them');
         await armSchedulers();
+        // Delivery jobs handed on before the loss went with Redis: the outbox sweep plans them again.
+        const remarked = await store.remarkUndeliveredSince(new Date(now() - REDELIVER_AFTER_REDIS_LOSS_MS).toISOString());
+        if (remarked) logger.warn({ events: remarked }, 'events of the last hours marked undelivered again for the sweep');
       } catch (err) {
         logger.warn({ why, err: (err as Error).message }, 'could not check the job schedulers; trying again later');
       } finally {

@@ -453,6 +453,16 @@ export class Store {
   }
 
   /** Clears the outbox marker of handed-on events: one round trip per page (per BULK_CHUNK events), one `_id` equality per event. */
+  /**
+   * Marks the events since `sinceIso` undelivered again, for the sweep to re-plan: after Redis came
+   * back empty, the delivery jobs they were handed on to are gone with it. Re-planning an event
+   * already sent costs a job that finds it sent (deliveries are claimed once per receiver).
+   */
+  async remarkUndeliveredSince(sinceIso: string): Promise<number> {
+    const r = await this.models.AlertEvent.collection.updateMany({ at: { $gte: sinceIso }, [OUTBOX_MARKER]: { $exists: false } } as any, { $set: { [OUTBOX_MARKER]: 0 } });
+    return r.modifiedCount;
+  }
+
   async markHandedOn(eventIds: string[]): Promise<void> {
     await bulkInChunks(
       this.models.AlertEvent.collection,

@@ -139,7 +139,7 @@ describe('Prometheus metrics kept in Redis, counted from worker events', () => {
         queuePrefix: prefix,
         roles: ['poll', 'ingest', 'deliver', 'sla'],
       });
-      instrumentWorkers(app.workers, createMetrics(app.redis, prefix), loaded.config, { store: app.store, logger });
+      // startRepwatch instruments its own workers (workers/app.ts): the counts below come from that.
       await syncSchedulers(app.queues.poll, loaded.config, logger);
       await waitFor('the replay to finish and its jobs to drain', async () => {
         const state = await redis.hget(`${prefix}:source:hotel-zeezicht:scenario`, 'cursor');
