@@ -22,6 +22,7 @@ import { redisSequence } from '../src/store/sequence';
 import { SilenceStore } from '../src/store/silences';
 import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
+import { replanUndelivered } from '../src/services/outbox';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
@@ -388,7 +389,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         await armSchedulers();
         // Delivery jobs handed on before the loss went with Redis: the outbox sweep plans them again.
         const remarked = await store.remarkUndeliveredSince(new Date(now() - REDELIVER_AFTER_REDIS_LOSS_MS).toISOString());
-        if (remarked) logger.warn({ events: remarked }, 'events of the last hours marked undelivered again for the sweep');
+        // Planned again now rather than at the next minute sweep (deterministic job ids: no second job, no second send).
+        if (remarked) logger.warn({ events: remarked, replanned: await replanUndelivered(lifecycleDeps, 0) }, 'events of the last hours planned again after Redis came back empty');
       } catch (err) {
         logger.warn({ why, err: (err as Error).message }, 'could not check the job schedulers; trying again later');
       } finally {
