@@ -1,27 +1,12 @@
 import { z } from 'zod';
+import { durationSchema, envName, sourceIdSchema } from './fields';
 
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION_HINT = 'a duration like "500ms", "30s", "2m30s", "2h" or "7d", or a number of milliseconds';
-
-/** Durations are written as "250ms", "30s", "2m30s", "2h", "7d" or a number of milliseconds. */
-export const durationSchema = z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((value, ctx) => {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= 0) return value;
-  } else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(value.trim())) {
-    let total = 0;
-    for (const [, num, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(num) * DURATION_UNITS[unit as keyof typeof DURATION_UNITS];
-    return Math.round(total);
-  }
-  ctx.addIssue({ code: 'custom', message: DURATION_HINT });
-  return z.NEVER;
-});
+export { durationSchema, envName };
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export const severitySchema = z.enum(SEVERITIES);
 
-/** Name of an environment variable: it holds the secret, the config never does. */
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as X_BEARER_TOKEN');
 
 const severityTierSchema = z.object({
   minFollowers: z.number().int().nonnegative(),
@@ -74,7 +59,7 @@ export type PolicyConfig = z.infer<typeof policySchema>;
 
 const replaySourceSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    id: sourceIdSchema,
     platform: z.literal('replay'),
     /** JSONL file of posts; relative paths are resolved against the config folder. */
     file: z.string().min(1),
@@ -90,7 +75,7 @@ const replaySourceSchema = z
 
 const xSourceSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    id: sourceIdSchema,
     platform: z.literal('x'),
     /** Environment variable holding the app's bearer token. */
     bearerTokenEnv: envName,
@@ -136,6 +121,13 @@ export const brandSchema = z
     name: z.string().min(1),
     keywords: z.array(z.string().min(1)).default([]),
     handles: z.array(z.string().regex(/^@?\w{1,50}$/, 'a handle such as @brand')).default([]),
+    /**
+     * Words or phrases that mark a post as not about the brand even when a keyword matched
+     * ("zeezicht uitzicht": a hotel's name used as an ordinary word). Used by the brand matcher
+     * (src/domain/matcher.ts) for streams, feeds and platforms without server-side search, and
+     * as negated terms in the X query.
+     */
+    exclude: z.array(z.string().min(1)).default([]),
     languages: z.array(z.string().regex(/^[a-z]{2}$/)).min(1).default(['nl', 'en']),
     sources: z.array(sourceSchema).min(1),
     /**

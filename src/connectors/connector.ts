@@ -57,4 +57,64 @@ export interface Connector<S extends SourceConfig = SourceConfig> {
    * platform without it is simply not rechecked.
    */
   engagement?(ctx: PollContext<S>, postIds: string[]): Promise<Map<string, Engagement>>;
+  /** A live connection, for platforms that have one: the `stream` role holds it, `poll` fills gaps. */
+  streaming?: StreamConnector<S>;
+  /** Push notifications received by the HTTP server (`POST /webhooks/{platform}`). */
+  webhook?: WebhookReceiver<S>;
+  /**
+   * What a source of this platform costs per day against the platform's quota (YouTube units),
+   * for `repwatch config check` and the coverage state.
+   */
+  dailyQuota?(source: S, brand: ResolvedBrand): { used: number; limit: number; unit: string };
+}
+
+/**
+ * A long-lived connection (Bluesky Jetstream, Mastodon streaming). The `stream` worker role
+ * (workers/stream.ts) holds exactly one per source under a Redis lock, batches the posts into
+ * ingest pages, keeps the cursor after each page is handed on, and reconnects with backoff.
+ */
+export interface StreamContext<S extends SourceConfig = SourceConfig> extends Omit<PollContext<S>, 'now'> {
+  now: () => number;
+  /** Aborted when the role stops or loses its lock: close the connection and resolve. */
+  signal: AbortSignal;
+}
+
+export interface StreamHandlers {
+  /** The connection is up (after every connect). */
+  opened(): void;
+  /** A post that matched the brand, and the position just after it. Synchronous: the role buffers. */
+  post(mention: Mention, cursor: Cursor): void;
+  /** Progress without a matching post (most of a firehose): kept with the next page or on its own. */
+  position(cursor: Cursor): void;
+}
+
+export interface StreamConnector<S extends SourceConfig = SourceConfig> {
+  /**
+   * One connection, from ctx.cursor (rewound a little where the platform allows, the store drops
+   * repeats). Resolves when ctx.signal aborts; rejects with a coded RepwatchError when the
+   * connection drops or is refused (RW_ERR_PLATFORM_UNAVAILABLE: reconnect; RW_ERR_PLATFORM_REJECTED:
+   * bad credentials, the role backs off long and the source's coverage says so). Never reconnects itself.
+   */
+  stream(ctx: StreamContext<S>, handlers: StreamHandlers): Promise<void>;
+}
+
+/** One thing a platform's webhook told us about, to be fetched in full (Meta sends ids, not posts). */
+export interface WebhookItem {
+  /** The account the notification is for (a Facebook Page id, an Instagram business account id). */
+  accountId: string;
+  /** What happened, in the platform's words (`comments`, `mentions`, `feed`). */
+  field: string;
+  /** The id to fetch (comment id, media id, post id). */
+  id: string;
+  /** The platform's own extra fields worth keeping (verb, parent id, text when given). */
+  value?: Record<string, unknown>;
+}
+
+export interface WebhookReceiver<S extends SourceConfig = SourceConfig> {
+  /** Whether this source is the one the account's notifications are for. */
+  ownsAccount(source: S, accountId: string): boolean;
+  /** The items of one webhook POST body; RW_ERR_PAYLOAD_MALFORMED when the body is not the documented shape. */
+  parse(body: unknown): WebhookItem[];
+  /** The full posts behind some items (one batched Graph API call where possible); deleted ones are left out. */
+  fetch(ctx: PollContext<S>, items: WebhookItem[]): Promise<Mention[]>;
 }

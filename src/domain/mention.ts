@@ -35,6 +35,8 @@ export const mentionSchema = z.object({
   engagement: engagementSchema,
   replyToId: z.string().optional(),
   conversationId: z.string().optional(),
+  /** Reviews (Trustpilot, Google): the stars given. A one-star review is negative even in mild words. */
+  rating: z.object({ stars: z.number().min(0), outOf: z.number().positive() }).optional(),
 });
 
 export type Author = z.infer<typeof authorSchema>;

@@ -30,6 +30,7 @@ const brand: ResolvedBrand = {
   languages: ['nl', 'en'],
   sources: [source],
   topics: {},
+  exclude: [],
   effectivePolicy: policySchema.parse({ tiers: [] }),
 };
 
