@@ -12,7 +12,7 @@ import type { Alert } from '../src/domain/alert';
 import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert, sweep } from '../src/services/lifecycle';
 import { recheckEngagement, type RecheckOutcome } from '../src/services/recheck';
 import { refreshCoverage } from '../src/services/coverage';
-import { rearmSlaTimers, retryDeadLetter, retryDueDeadLetters, type RecoveryDeps, type RequeueOutcome } from '../src/services/recovery';
+import { rearmRechecks, rearmSlaTimers, retryDeadLetter, retryDueDeadLetters, type RecoveryDeps, type RequeueOutcome } from '../src/services/recovery';
 import { DeadLetters, deadLetterIdOf, type DeadLetterInput } from '../src/store/dead-letters';
 import { RepwatchError } from '../src/domain/errors';
 import { CaseIndex } from '../src/store/case-index';
@@ -112,8 +112,8 @@ export interface Repwatch {
     /** The sweep's dead-letter part now: failed jobs not recorded yet, then retries whose backoff is up. */
     sweep(): Promise<{ recorded: number; retried: number }>;
   };
-  /** The sweep's Redis-loss part now: SLA timers of critical alerts whose deadline is ahead. */
-  rearmSlaTimers(): Promise<number>;
+  /** What is re-armed after Redis came back empty, now: SLA timers of critical alerts whose deadline is ahead, rechecks of open alerts' lead posts. */
+  rearmTimers(): Promise<{ slaTimers: number; rechecks: number }>;
   /** The `api` role's HTTP server, when this process runs it. */
   api?: { url: string };
   redis: Redis;
@@ -391,6 +391,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         const remarked = await store.remarkUndeliveredSince(new Date(now() - REDELIVER_AFTER_REDIS_LOSS_MS).toISOString());
         // Planned again now rather than at the next minute sweep (deterministic job ids: no second job, no second send).
         if (remarked) logger.warn({ events: remarked, replanned: await replanUndelivered(lifecycleDeps, 0) }, 'events of the last hours planned again after Redis came back empty');
+        // Timers that lived only in Redis: SLA escalations and the engagement rechecks of open alerts.
+        logger.warn({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }, 'timers re-armed after Redis came back empty');
       } catch (err) {
         logger.warn({ why, err: (err as Error).message }, 'could not check the job schedulers; trying again later');
       } finally {
@@ -449,7 +451,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     alerts,
     silences,
     deadLetters: deadLetterApi,
-    rearmSlaTimers: () => rearmSlaTimers(recoveryDeps),
+    rearmTimers: async () => ({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }),
     ...(api ? { api: { url: api.url } } : {}),
     redis,
     prefix,

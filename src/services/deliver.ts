@@ -144,6 +144,9 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
   if (record.status === 'sent') {
     // A coalesced job whose latest event another job sent: the events it stood for are done.
     if (!reminder) await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
+    // Planned again (the outbox after Redis came back empty): the reminder chain goes on from here,
+    // at the time it was due; job ids are deterministic, so a reminder still waiting is not doubled.
+    await scheduleNextReminder(deps, job, found, reminder, record.sentAt ? new Date(record.sentAt).getTime() : deps.now());
     return { status: 'already-sent' };
   }
   if (record.status === 'superseded') return { status: 'superseded', by: record.supersededBy ?? 'a later event' };
@@ -164,10 +167,7 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     }
     if (!reminder) await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
     logger.debug({ httpStatus: receipt.status }, 'delivered');
-    const next = (reminder ?? 0) + 1;
-    if (job.repeatMs && deps.dispatch && REPEATABLE.has(found.type) && reminderDue(found.alert, next)) {
-      await deps.dispatch.deliver([{ eventId: found.id, receiverId, delayMs: job.repeatMs, repeatMs: job.repeatMs, reminder: next }]);
-    }
+    await scheduleNextReminder(deps, job, found, reminder, at);
     return { status: 'sent', httpStatus: receipt.status };
   } catch (caught) {
     if (thread?.state === 'claimed') await store.releaseThread(threadKey, receiverId, claimant).catch(() => undefined);
@@ -188,6 +188,14 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     }
     throw err;
   }
+}
+
+/** After a trigger or update (or reminder n) went out at `sentAt`: reminder n+1, `repeatMs` later, while it is still due. */
+async function scheduleNextReminder(deps: DeliverDeps, job: DeliverJob, found: AlertEvent, reminder: number | undefined, sentAt: number): Promise<void> {
+  const next = (reminder ?? 0) + 1;
+  if (!job.repeatMs || !deps.dispatch || !REPEATABLE.has(found.type) || !reminderDue(found.alert, next)) return;
+  const delayMs = Math.max(0, sentAt + job.repeatMs - deps.now());
+  await deps.dispatch.deliver([{ eventId: found.id, receiverId: job.receiverId, delayMs, repeatMs: job.repeatMs, reminder: next }]);
 }
 
 function modeOf(deps: DeliverDeps, notifier: Notifier): DeliveryMode {

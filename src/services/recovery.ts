@@ -1,4 +1,5 @@
 import type { Alert } from '../domain/alert';
+import { mentionKey } from '../domain/mention';
 import type { DeadLetter, DeadLetters } from '../store/dead-letters';
 import { refreshCoverage, type CoverageDeps } from './coverage';
 
@@ -49,6 +50,37 @@ export async function rearmSlaTimers(deps: Pick<RecoveryDeps, 'store' | 'dispatc
     if (doc.escalatedAt || !doc.slaDeadline) continue;
     await deps.dispatch.slaTimer(doc.id, Date.parse(doc.slaDeadline));
     armed++;
+  }
+  return armed;
+}
+
+/**
+ * The sweep's part after a Redis loss: engagement rechecks of the lead posts of alerts still open
+ * whose recheck series is not over. Each post gets its next round not yet measured (its stored
+ * samples count the rounds done), at the time that round was due (at once if it is past). Recheck
+ * job ids are deterministic (post and round): a recheck still waiting is not doubled.
+ */
+export async function rearmRechecks(deps: Pick<RecoveryDeps, 'config' | 'store' | 'dispatch' | 'now'>): Promise<number> {
+  const now = deps.now();
+  let armed = 0;
+  for (const brand of deps.config.brands) {
+    const series = brand.effectivePolicy.engagementRechecks;
+    if (series.length === 0) continue;
+    const since = new Date(now - series[series.length - 1]).toISOString();
+    const docs = await deps.store.models.Alert.collection.find({ brandId: brand.id, status: { $ne: 'resolved' }, updatedAt: { $gte: since } }).toArray();
+    for (const alert of docs as unknown as Alert[]) {
+      if (alert.kind === 'coverage' || !alert.post?.ingestedAt) continue;
+      const ingestedAt = Date.parse(alert.post.ingestedAt);
+      const source = brand.sources.find((s) => s.platform === alert.post.platform);
+      if (!source || ingestedAt + series[series.length - 1] < now) continue;
+      const postKey = mentionKey(alert.post);
+      const stored = await deps.store.getMention(postKey);
+      if (!stored) continue;
+      const round = stored.samples?.length ?? 0;
+      if (round >= series.length) continue;
+      await deps.dispatch.recheck({ brandId: brand.id, sourceId: source.id, postKey, round }, ingestedAt + series[round]);
+      armed++;
+    }
   }
   return armed;
 }

@@ -452,7 +452,6 @@ export class Store {
     return docs.map((d) => withoutId(d) as AlertEvent);
   }
 
-  /** Clears the outbox marker of handed-on events: one round trip per page (per BULK_CHUNK events), one `_id` equality per event. */
   /**
    * Marks the events since `sinceIso` undelivered again, for the sweep to re-plan: after Redis came
    * back empty, the delivery jobs they were handed on to are gone with it. Re-planning an event
@@ -460,9 +459,16 @@ export class Store {
    */
   async remarkUndeliveredSince(sinceIso: string): Promise<number> {
     const r = await this.models.AlertEvent.collection.updateMany({ at: { $gte: sinceIso }, [OUTBOX_MARKER]: { $exists: false } } as any, { $set: { [OUTBOX_MARKER]: 0 } });
-    return r.modifiedCount;
+    // Older alerts still waiting for someone: their latest event is planned again too, so their
+    // reminder chains (delayed jobs, gone with Redis) go on (see deliverEvent: already sent → next reminder).
+    const waiting = await this.models.Alert.collection.find({ status: 'triggered', updatedAt: { $lt: sinceIso } } as any, { projection: { lastEventId: 1 } }).toArray();
+    const ids = waiting.map((a: any) => a.lastEventId).filter((id: unknown): id is string => typeof id === 'string');
+    if (ids.length === 0) return r.modifiedCount;
+    const older = await this.models.AlertEvent.collection.updateMany({ _id: { $in: ids }, [OUTBOX_MARKER]: { $exists: false } } as any, { $set: { [OUTBOX_MARKER]: 0 } });
+    return r.modifiedCount + older.modifiedCount;
   }
 
+  /** Clears the outbox marker of handed-on events: one round trip per page (per BULK_CHUNK events), one `_id` equality per event. */
   async markHandedOn(eventIds: string[]): Promise<void> {
     await bulkInChunks(
       this.models.AlertEvent.collection,

@@ -14,7 +14,7 @@ import { createPagerDutyNotifier } from '../../src/notifiers/pagerduty';
 import type { Alert, AlertEvent, AlertEventType } from '../../src/domain/alert';
 import { createSlackNotifier } from '../../src/notifiers/slack';
 import { deliverEvent } from '../../src/services/deliver';
-import { handOnEvents, type OutboxDeps } from '../../src/services/outbox';
+import { handOnEvents, replanUndelivered, type OutboxDeps } from '../../src/services/outbox';
 import type { DeliveryRequest } from '../../src/services/ports';
 import { ReceiverState } from '../../src/store/receiver-state';
 import { Store, withEventId, type DeliveryRecord } from '../../src/store/store';
@@ -207,6 +207,28 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     }
     const all = await records(h);
     expect(all.map((r) => r.status).sort()).toEqual(sent.map(() => 'sent'));
+  });
+
+  it('an event planned again after Redis lost its reminder: the reminder comes back at its time, nothing is sent twice', async () => {
+    hook.answer = () => 204;
+    h = await startDelivering([{ id: 'crm', type: 'webhook', url, secretEnv: 'HOOK_SECRET', timeout: '2s' }], { HOOK_SECRET: hook.secret });
+    const { event } = await change(h, alertOf('hotel-zeezicht/x/remind-1'), 'alert.triggered');
+    await waitFor('the trigger to be delivered', () => hook.accepted.includes(event.id));
+    const reminderId = deliveryJobOf({ eventId: event.id, receiverId: 'crm', reminder: 1 }).id;
+    const first = await waitFor('its first reminder to wait (repeatInterval 4h)', () => h!.app.queues.deliver.getJob(reminderId));
+    const dueAt = first.timestamp + first.delay;
+    // Redis lost the delayed reminder (and the finished job); the outbox plans the event again.
+    await first.remove();
+    await waitFor('the first job to finish', () => drained(h!));
+    for (const job of await h.app.queues.deliver.getCompleted()) await job.remove();
+    expect(await h.app.store.remarkUndeliveredSince(new Date(Date.now() - 3_600_000).toISOString())).toBe(1);
+    expect(await replanUndelivered(h.deps, 0)).toBe(1);
+    const again = await waitFor('the reminder to be planned again', () => h!.app.queues.deliver.getJob(reminderId), 20_000);
+    expect(again.name).toBe('remind');
+    // Due when it was due before (from the time the trigger was sent), not 4 h from now.
+    expect(Math.abs(again.timestamp + again.delay - dueAt)).toBeLessThan(2_000);
+    expect(hook.accepted).toEqual([event.id]);
+    expect((await records(h)).map((r) => r.status)).toEqual(['sent']);
   });
 
   it('410 Gone disables the receiver: later deliveries are recorded failed without a request, until it is enabled again', async () => {

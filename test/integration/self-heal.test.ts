@@ -192,9 +192,27 @@ describe('self-healing after Redis loses its data (own redis-server)', () => {
       { _id: 'hz/b', id: 'hz/b', fingerprint: 'hz/b', status: 'acknowledged', slaDeadline: new Date(deadline).toISOString(), ...base },
       { _id: 'hz/c', id: 'hz/c', fingerprint: 'hz/c', status: 'triggered', slaDeadline: new Date(deadline).toISOString(), escalatedAt: new Date().toISOString(), ...base },
     ] as any[]);
-    expect(await app.rearmSlaTimers()).toBe(1);
-    expect(await app.rearmSlaTimers()).toBe(1);
+    expect((await app.rearmTimers()).slaTimers).toBe(1);
+    expect((await app.rearmTimers()).slaTimers).toBe(1);
     const delayed = (await app.queues.sla.getDelayed()).filter((j) => j.name === 'sla');
     expect(delayed.map((j) => j.id)).toEqual([`sla|hz/a|${deadline}`]);
+  });
+
+  it('re-arms the engagement recheck of the lead post of an open alert at its next round, once', async () => {
+    const ingestedAt = Date.now() - 6 * 60_000;
+    const postKey = 'replay-rechecked-1';
+    await app.store.models.Mention.collection.insertOne({ _id: postKey, platform: 'replay', postId: 'rechecked-1', brandId: 'hotel-zeezicht', ingestedAt: new Date(ingestedAt).toISOString(), samples: [{ at: ingestedAt + 300_000, engagement: { likes: 1, reposts: 0, replies: 0, quotes: 0 } }] } as any);
+    const post = { platform: 'replay', postId: 'rechecked-1', ingestedAt: new Date(ingestedAt).toISOString() };
+    const base = { brandId: 'hotel-zeezicht', brandName: 'Hotel Zeezicht', kind: 'complaint', severity: 'high', topic: 'general', version: 1, count: 1, createdAt: new Date(ingestedAt).toISOString(), updatedAt: new Date(ingestedAt).toISOString() };
+    await app.store.models.Alert.collection.insertMany([
+      { _id: 'hz/r', id: 'hz/r', fingerprint: 'hz/r', status: 'acknowledged', post, ...base },
+      { _id: 'hz/resolved', id: 'hz/resolved', fingerprint: 'hz/resolved', status: 'resolved', post: { ...post, postId: 'other' }, ...base },
+    ] as any[]);
+    expect((await app.rearmTimers()).rechecks).toBe(1);
+    expect((await app.rearmTimers()).rechecks).toBe(1);
+    const delayed = (await app.queues.recheck.getDelayed()).filter((j) => j.name === 'recheck');
+    // Round 0 was measured (one sample): round 1 (15 min after ingest by default) is next.
+    expect(delayed.map((j) => j.id)).toEqual([`recheck|${postKey}|1`]);
+    expect(Math.abs(delayed[0].timestamp + delayed[0].delay - (ingestedAt + 900_000))).toBeLessThan(2_000);
   });
 });
