@@ -11,7 +11,9 @@ import type { Dispatch } from '../src/services/ports';
 import type { Alert } from '../src/domain/alert';
 import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert, sweep } from '../src/services/lifecycle';
 import { recheckEngagement, type RecheckOutcome } from '../src/services/recheck';
-import { refreshCoverage } from '../src/services/coverage';
+import { blindnessOfSource, coverageFingerprintOf, refreshCoverage } from '../src/services/coverage';
+import { SourceHealth } from '../src/store/source-health';
+import { scrubSecrets } from '../src/logger';
 import { rearmRechecks, rearmSlaTimers, retryDeadLetter, retryDueDeadLetters, type RecoveryDeps, type RequeueOutcome } from '../src/services/recovery';
 import { DeadLetters, deadLetterIdOf, type DeadLetterInput } from '../src/store/dead-letters';
 import { RepwatchError } from '../src/domain/errors';
@@ -112,6 +114,10 @@ export interface Repwatch {
     /** The sweep's dead-letter part now: failed jobs not recorded yet, then retries whose backoff is up. */
     sweep(): Promise<{ recorded: number; retried: number }>;
   };
+  /** The sweep's source part now: coverage alerts of sources that went blind or hear again; returns how many were looked at. */
+  checkSources(): Promise<number>;
+  /** What the workers saw of each source (`repwatch sources`, the API). */
+  sourceHealth: SourceHealth;
   /** What is re-armed after Redis came back empty, now: SLA timers of critical alerts whose deadline is ahead, rechecks of open alerts' lead posts. */
   rearmTimers(): Promise<{ slaTimers: number; rechecks: number }>;
   /** The `api` role's HTTP server, when this process runs it. */
@@ -149,6 +155,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const sourceState = new SourceState(redis, prefix, store);
   const deadLetters = new DeadLetters(store);
   const locks = new Locks(redis, prefix);
+  const sourceHealth = new SourceHealth(redis, prefix);
   const caseIndex = new CaseIndex(redis, prefix);
   const rate = options.clockRate ?? 1;
   const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
@@ -211,6 +218,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,
+    sourceHealth,
     requeue: (d) =>
       d.queue === 'deliver'
         ? requeue(queues.deliver, d.jobId, d.jobName, d.data, { attempts: delivery.attempts, backoffMs: delivery.backoff })
@@ -265,14 +273,51 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     return recorded;
   };
 
+  /**
+   * A failed poll counts against its source's health (secret-free: the message goes into a
+   * coverage alert); a source that became blind by it (refused, or failing again and again)
+   * raises its coverage alert now rather than at the next sweep.
+   */
+  const recordPollFailure = async (brandId: string, sourceId: string, err: Error): Promise<void> => {
+    try {
+      await sourceHealth.failed(brandId, sourceId, { code: failureCodeOf(err), message: scrubSecrets(err.message, secrets.values()) }, now());
+      if ((await blindnessOfSource(recoveryDeps, brandId, sourceId)).blindness.blind) await refreshCoverage(recoveryDeps, brandId, sourceId);
+    } catch (e) {
+      logger.warn({ brand: brandId, source: sourceId, err: (e as Error).message }, 'could not record a poll failure (the sweep checks the source)');
+    }
+  };
+  /** The sweep's part: every source blind now, or with a coverage alert still open, brought in line. */
+  const checkSources = async (): Promise<number> => {
+    const all = config.brands.flatMap((b) => b.sources.map((s) => ({ brandId: b.id, sourceId: s.id })));
+    const heads = await store.alertHeads(all.map((x) => coverageFingerprintOf(x.brandId, x.sourceId)));
+    const openAlerts = await store.getAlerts([...heads.values()].map((h) => h.alertId));
+    let changed = 0;
+    for (const { brandId, sourceId } of all) {
+      const head = heads.get(coverageFingerprintOf(brandId, sourceId));
+      const open = head && openAlerts.get(head.alertId)?.status !== 'resolved';
+      if (!open && !(await blindnessOfSource(recoveryDeps, brandId, sourceId)).blindness.blind) continue;
+      await refreshCoverage(recoveryDeps, brandId, sourceId);
+      changed++;
+    }
+    return changed;
+  };
+
   const workers: Repwatch['workers'] = {};
   const common = { connection, prefix, autorun: true } as const;
   if (roles.has('poll')) {
     workers.poll = new Worker(
       QUEUES.poll,
-      (job) => runJob(() => {
+      (job) => runJob(async () => {
         const { brandId, sourceId } = parseJob(pollJobSchema, job);
-        return pollSource({ config, maxIngestBacklog: config.settings.ingestConcurrency * 2, secrets, sourceState, dispatch, now, logger }, brandId, sourceId);
+        try {
+          const outcome = await pollSource({ config, maxIngestBacklog: config.settings.ingestConcurrency * 2, secrets, sourceState, dispatch, now, logger }, brandId, sourceId);
+          if (outcome.status === 'polled') await sourceHealth.succeeded(brandId, sourceId, outcome.mentions, now());
+          else await sourceHealth.attempted(brandId, sourceId, now());
+          return outcome;
+        } catch (err) {
+          await recordPollFailure(brandId, sourceId, err as Error);
+          throw err;
+        }
       }),
       { ...common, ...workerOptions(policy.poll), concurrency: 4, settings: { backoffStrategy: backoffFor(policy.poll.backoffMs) } },
     );
@@ -335,7 +380,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
           const recorded = await recordFailedJobs();
           const retried = await retryDueDeadLetters(recoveryDeps);
           const rearmed = await rearmSlaTimers(recoveryDeps);
-          if (recorded || retried) logger.info({ recorded, retried, rearmed }, 'sweep: dead letters');
+          const sources = await checkSources();
+          if (recorded || retried) logger.info({ recorded, retried, rearmed, sources }, 'sweep: dead letters');
           return swept.escalated.length > 0;
         }),
       { ...common, ...workerOptions(policy.sla), concurrency: 4, settings: { backoffStrategy: backoffFor(policy.sla.backoffMs) } },
@@ -451,6 +497,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     alerts,
     silences,
     deadLetters: deadLetterApi,
+    checkSources,
+    sourceHealth,
     rearmTimers: async () => ({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }),
     ...(api ? { api: { url: api.url } } : {}),
     redis,
