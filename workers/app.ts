@@ -13,6 +13,8 @@ import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert, swe
 import { recheckEngagement, type RecheckOutcome } from '../src/services/recheck';
 import { blindnessOfSource, coverageFingerprintOf, refreshCoverage } from '../src/services/coverage';
 import { SourceHealth } from '../src/store/source-health';
+import { describeSources } from '../src/services/sources';
+import { ReceiverState } from '../src/store/receiver-state';
 import { scrubSecrets } from '../src/logger';
 import { rearmRechecks, rearmSlaTimers, retryDeadLetter, retryDueDeadLetters, type RecoveryDeps, type RequeueOutcome } from '../src/services/recovery';
 import { DeadLetters, deadLetterIdOf, type DeadLetterInput } from '../src/store/dead-letters';
@@ -118,6 +120,8 @@ export interface Repwatch {
   checkSources(): Promise<number>;
   /** What the workers saw of each source (`repwatch sources`, the API). */
   sourceHealth: SourceHealth;
+  /** Receivers repwatch stopped sending to (410 Gone), and enabling them again. */
+  receivers: ReceiverState;
   /** What is re-armed after Redis came back empty, now: SLA timers of critical alerts whose deadline is ahead, rechecks of open alerts' lead posts. */
   rearmTimers(): Promise<{ slaTimers: number; rechecks: number }>;
   /** The `api` role's HTTP server, when this process runs it. */
@@ -156,6 +160,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const deadLetters = new DeadLetters(store);
   const locks = new Locks(redis, prefix);
   const sourceHealth = new SourceHealth(redis, prefix);
+  const receiverState = new ReceiverState(store);
   const caseIndex = new CaseIndex(redis, prefix);
   const rate = options.clockRate ?? 1;
   const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
@@ -169,7 +174,25 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     digest: new Queue(DIGEST_QUEUE, { connection, prefix }),
   };
   // Counts live in Redis, so every process counts and the api process shows the sum (src/metrics).
-  const metrics = createMetrics(redis, prefix, { queues });
+  const metrics = createMetrics(redis, prefix, {
+    queues,
+    gauges: {
+      repwatch_source_up: {
+        help: 'Whether a source is hearing (1) or not (0: refused, failing, stale, silent or disconnected; see repwatch sources)',
+        labelNames: ['brand', 'source', 'platform', 'state'],
+        read: async () =>
+          (await describeSources({ config, store, sourceHealth, now })).map((s) => ({ labels: { brand: s.brandId, source: s.sourceId, platform: s.platform, state: s.state }, value: s.state === 'ok' ? 1 : 0 })),
+      },
+      repwatch_receiver_enabled: {
+        help: 'Whether repwatch sends to a receiver (0: disabled after 410 Gone until enabled again)',
+        labelNames: ['receiver'],
+        read: async () => {
+          const disabled = new Set((await receiverState.list()).filter((r) => r.state === 'disabled').map((r) => r.receiverId));
+          return config.receivers.map((r) => ({ labels: { receiver: r.id }, value: disabled.has(r.id) ? 0 : 1 }));
+        },
+      },
+    },
+  });
   const delivery = config.settings.delivery;
   const policy = Object.fromEntries(
     Object.entries(QUEUE_POLICY).map(([name, p]) => [name, { ...p, ...(name === 'deliver' ? { attempts: delivery.attempts, backoffMs: delivery.backoff } : {}), ...options.queuePolicy?.[name as QueueName] }]),
@@ -480,7 +503,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     const { startApi } = await import('../src/api/server');
     const { listen, ...rest } = options.api;
     try {
-      api = await startApi({ config, logger, store, redis, prefix, alerts, silences, now, metrics, ...rest }, listen);
+      api = await startApi({ config, logger, store, redis, prefix, alerts, silences, sourceHealth, receivers: receiverState, now, metrics, ...rest }, listen);
     } catch (err) {
       // Nothing half-started is left behind (a port in use must not leave workers running).
       await Promise.allSettled([...Object.values(workers).map((w) => w?.close()), ...Object.values(queues).map((q) => q.close())]);
@@ -499,6 +522,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     deadLetters: deadLetterApi,
     checkSources,
     sourceHealth,
+    receivers: receiverState,
     rearmTimers: async () => ({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }),
     ...(api ? { api: { url: api.url } } : {}),
     redis,

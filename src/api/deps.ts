@@ -4,6 +4,8 @@ import type { Alert } from '../domain/alert';
 import { RepwatchError } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { SilenceStore } from '../store/silences';
+import type { ReceiverState } from '../store/receiver-state';
+import type { SourceHealth } from '../store/source-health';
 import type { Store } from '../store/store';
 
 /** Everything the HTTP API needs; the `api` role builds it from the running Repwatch (workers/app.ts). */
@@ -21,6 +23,10 @@ export interface ApiDeps {
     resolve(id: string, by: string, comment?: string): Promise<Alert>;
   };
   silences: SilenceStore;
+  /** What the workers saw of each source (GET /sources); without it the route is not offered. */
+  sourceHealth?: Pick<SourceHealth, 'get'>;
+  /** Receivers disabled after 410 Gone (GET /receivers, POST /receivers/:id/enable). */
+  receivers?: Pick<ReceiverState, 'list' | 'enable'>;
   metrics?: { render(): Promise<{ contentType: string; body: string }> };
   /** From SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN: enables POST /slack/actions. */
   slack?: { signingSecret: string; botToken?: string };

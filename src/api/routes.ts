@@ -6,6 +6,7 @@ import { RepwatchError, isRepwatchError } from '../domain/errors';
 import { isThreat } from '../domain/policy';
 import { buildReport } from '../domain/report';
 import { alertsOfStorm, decodeCursor, deliveriesOf, eventsOfAlert, listCases, pageAlerts, postJudgements, postsOfAlert, reportInputs, stormsOfBrand } from '../store/queries';
+import { describeSources } from '../services/sources';
 import type { ApiDeps } from './deps';
 import {
   alertDetailSchema,
@@ -15,6 +16,8 @@ import {
   caseListQuery,
   caseSchema,
   commentBody,
+  receiverStateSchema,
+  sourceOverviewSchema,
   errorSchema,
   idParams,
   reportQuery,
@@ -233,6 +236,49 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       return { silence };
     },
   );
+
+  // ---- sources and receivers: is repwatch hearing, and is it being heard ----
+
+  if (deps.sourceHealth) {
+    const sourceHealth = deps.sourceHealth;
+    r.get(
+      '/sources',
+      {
+        schema: {
+          summary: 'Every source with its state: ok or why it is not hearing, last success, failures in a row, recent and usual volume, quota, open coverage alert',
+          tags: ['sources'],
+          response: { 200: z.object({ items: z.array(sourceOverviewSchema) }), ...errors },
+        },
+      },
+      async () => ({ items: await describeSources({ config, store, sourceHealth, now: deps.now }) }),
+    );
+  }
+
+  if (deps.receivers) {
+    const receivers = deps.receivers;
+    const receiverRow = async () => {
+      const states = new Map((await receivers.list()).map((s) => [s.receiverId, s]));
+      return config.receivers.map((rc) => {
+        const s = states.get(rc.id);
+        return { id: rc.id, type: rc.type, state: s?.state ?? ('enabled' as const), since: s?.since ?? 0, reason: s?.reason ?? 'never disabled', ...(s?.code ? { code: s.code } : {}), ...(s?.by ? { by: s.by } : {}) };
+      });
+    };
+    r.get(
+      '/receivers',
+      { schema: { summary: 'Every receiver with its state (a webhook endpoint that answered 410 Gone is disabled)', tags: ['receivers'], response: { 200: z.object({ items: z.array(receiverStateSchema) }), ...errors } } },
+      async () => ({ items: await receiverRow() }),
+    );
+    r.post(
+      '/receivers/:id/enable',
+      { schema: { summary: 'Send to a disabled receiver again', tags: ['receivers'], params: idParams, response: { 200: z.object({ receiver: receiverStateSchema }), ...errors } } },
+      async (req) => {
+        if (!config.receivers.some((rc) => rc.id === req.params.id)) throw notFound('receiver', req.params.id);
+        await receivers.enable(req.params.id, req.actor, deps.now());
+        req.log.info({ receiver: req.params.id, by: req.actor }, 'receiver enabled');
+        return { receiver: (await receiverRow()).find((x) => x.id === req.params.id)! };
+      },
+    );
+  }
 
   // ---- report and timeline ----
 

@@ -236,3 +236,33 @@ export const timelineSchema = z.object({
   buckets: z.array(z.object({ start: z.string(), posts: z.number(), negative: z.number(), negativeShare: z.number() })),
   storms: z.array(z.object({ id: z.string(), title: z.string(), start: z.string(), end: z.string().optional() })),
 });
+
+export const sourceOverviewSchema = z.object({
+  brandId: z.string(),
+  sourceId: z.string(),
+  platform: z.string(),
+  state: z.enum(['ok', 'refused', 'failing', 'stale', 'silent', 'disconnected']),
+  reason: z.string().optional(),
+  health: z.object({
+    lastAttemptAt: z.number().optional(),
+    lastSuccessAt: z.number().optional(),
+    consecutiveFailures: z.number(),
+    lastError: z.object({ code: z.string(), message: z.string(), at: z.number() }).optional(),
+    postsRecent: z.number(),
+    historyHours: z.number(),
+    usualPerHour: z.number(),
+    stream: z.object({ connected: z.boolean(), since: z.number() }).optional(),
+  }),
+  coverageAlertId: z.string().optional(),
+  quota: z.object({ used: z.number(), limit: z.number(), unit: z.string() }).optional(),
+});
+
+export const receiverStateSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  state: z.enum(['enabled', 'disabled']),
+  since: z.number(),
+  reason: z.string(),
+  code: z.string().optional(),
+  by: z.string().optional(),
+});

@@ -7,6 +7,7 @@ import { createLogger } from '../logger';
 import { durationSchema } from '../config/schema';
 import { buildReport, formatReport } from '../domain/report';
 import { DLQ_USAGE, dlqCommand } from './dlq';
+import { SOURCES_USAGE, receiversCommand, sourcesCommand } from './sources';
 import { boundedLines } from './lines';
 
 const USAGE = `usage: repwatch <command> [options]
@@ -28,6 +29,7 @@ commands:
                              per brand: alerts by kind and severity, time to acknowledge and to
                              resolve (median, p90), escalations and the recovery rate
 ${DLQ_USAGE}
+${SOURCES_USAGE}
 
 The config folder defaults to ./config (REPWATCH_CONFIG). Secrets come from environment variables
 named in the config. Exit codes: 0 ok, 1 failure, 2 bad usage or invalid input/config.`;
@@ -70,6 +72,11 @@ export async function main(argv: string[]): Promise<number> {
       return reportCommand(rest);
     case 'dlq':
       if (rest[0] === 'list' || rest[0] === 'retry') return dlqCommand(rest[0], rest.slice(1), withRepwatch);
+      break;
+    case 'sources':
+      return sourcesCommand(rest, withRepwatch);
+    case 'receivers':
+      if (rest[0] === undefined || rest[0] === 'list' || rest[0] === 'enable' || rest[0].startsWith('--')) return receiversCommand(rest[0] === 'list' ? rest.slice(1) : rest, withRepwatch);
       break;
     case undefined:
     case '--help':

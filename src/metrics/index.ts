@@ -16,6 +16,8 @@ export interface MetricsOptions {
   queues?: QueueSource;
   /** The alert stream's last sequence number; default: the Redis counter `${prefix}:alert-stream-seq` (src/store/sequence.ts). */
   lastSeq?: () => Promise<number>;
+  /** More gauges read at scrape time (source health, receiver state), by name. */
+  gauges?: Record<string, { help: string; labelNames: string[]; read(): Promise<{ labels: Record<string, string>; value: number }[]> }>;
   /** Node process metrics (CPU, memory, event loop, GC) of the process that renders; default true. */
   defaultMetrics?: boolean;
 }
@@ -123,6 +125,19 @@ export function createMetrics(redis: Redis, prefix: string, options: MetricsOpti
       if (snapshot.lastSeq !== undefined) this.set(snapshot.lastSeq);
     },
   });
+
+  for (const [name, def] of Object.entries(options.gauges ?? {})) {
+    new Gauge({
+      name,
+      help: def.help,
+      labelNames: def.labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { labels, value } of await def.read()) this.set(labels, value);
+      },
+    });
+  }
 
   const lastSeq = options.lastSeq ?? (async () => Number((await redis.get(`${prefix}:alert-stream-seq`)) ?? 0));
 

@@ -455,3 +455,42 @@ describe('readiness when a store is down', () => {
     }
   });
 });
+
+describe('HTTP API: sources and receivers', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('lists every source with its state; a refused one says why', async () => {
+    await api.app.sourceHealth.succeeded('snelpost', 's', 12, api.clock.now - 30_000);
+    await api.app.sourceHealth.failed('volta-bank', 's', { code: 'RW_ERR_PLATFORM_REJECTED', message: '401 Unauthorized' }, api.clock.now - 10_000);
+    const res = await api.call('GET', '/api/v1/sources');
+    expect(res.status).toBe(200);
+    const byId = new Map(res.body.items.map((s: any) => [`${s.brandId}/${s.sourceId}`, s]));
+    expect(byId.get('snelpost/s')).toMatchObject({ platform: 'replay', state: 'ok', health: { consecutiveFailures: 0, postsRecent: 12 } });
+    expect(byId.get('volta-bank/s')).toMatchObject({ state: 'refused', health: { consecutiveFailures: 1, lastError: { code: 'RW_ERR_PLATFORM_REJECTED' } } });
+    expect((byId.get('volta-bank/s') as any).reason).toContain('credentials');
+    expect((await api.call('GET', '/api/v1/sources', { key: null })).status).toBe(401);
+  });
+
+  it('shows a receiver disabled by 410 Gone and enables it again as the caller', async () => {
+    await api.app.receivers.disable('hook', 'https://example.test/hook answered 410 Gone', 'RW_ERR_RECEIVER_GONE', api.clock.now);
+    const list = await api.call('GET', '/api/v1/receivers');
+    expect(list.status).toBe(200);
+    expect(list.body.items).toEqual([
+      expect.objectContaining({ id: 'hook', type: 'webhook', state: 'disabled', code: 'RW_ERR_RECEIVER_GONE' }),
+      expect.objectContaining({ id: 'oncall', type: 'pagerduty', state: 'enabled' }),
+    ]);
+    const enabled = await api.call('POST', '/api/v1/receivers/hook/enable');
+    expect(enabled.status).toBe(200);
+    expect(enabled.body.receiver).toMatchObject({ id: 'hook', state: 'enabled', by: 'anna' });
+    expect((await api.app.receivers.get('hook')).state).toBe('enabled');
+    const unknown = await api.call('POST', '/api/v1/receivers/nope/enable');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('RW_ERR_UNKNOWN_REFERENCE');
+  });
+});

@@ -283,6 +283,18 @@ describe('Prometheus metrics kept in Redis, counted from worker events', () => {
     });
   });
 
+  it('renders gauges read at scrape time (source hearing, receiver enabled) with their labels', async () => {
+    const own = new Redis(REDIS_URL());
+    const sources = [{ labels: { brand: 'b', source: 'x', platform: 'x', state: 'refused' }, value: 0 }, { labels: { brand: 'b', source: 'r', platform: 'rss', state: 'ok' }, value: 1 }];
+    const scraper = createMetrics(own, `{${uniqueName('gauges')}}`, {
+      defaultMetrics: false,
+      gauges: { repwatch_source_up: { help: 'hearing', labelNames: ['brand', 'source', 'platform', 'state'], read: async () => sources } },
+    });
+    const families = parsePrometheus((await scraper.render().finally(() => own.quit())).body);
+    expect(valueOf(families, 'repwatch_source_up', sources[0].labels)).toBe(0);
+    expect(valueOf(families, 'repwatch_source_up', sources[1].labels)).toBe(1);
+  });
+
   it('shares a mixed page\'s stored posts out by platform', () => {
     const ms = [{ platform: 'x' }, { platform: 'x' }, { platform: 'x' }, { platform: 'bluesky' }];
     expect(Object.fromEntries(storedByPlatform(ms, 4))).toEqual({ x: 3, bluesky: 1 });

@@ -49,7 +49,7 @@ describe('configuration', () => {
             brands: [
               { id: 'Bad Id', name: '', keywords: [], sources: [{ id: 'x', platform: 'x', bearerTokenEnv: 'X_TOKEN', pollEvery: 'soon' }] },
               { id: 'ok', name: 'Ok', keywords: ['ok'], sources: [{ id: 'r', platform: 'replay', file: 'missing.jsonl' }] },
-              { id: 'ok', name: 'Ok again', keywords: ['ok'], sources: [{ id: 'r', platform: 'mastodon' }] },
+              { id: 'ok', name: 'Ok again', keywords: ['ok'], sources: [{ id: 'r', platform: 'myspace' }] },
             ],
           },
           receivers: { receivers: [{ id: 'hook', type: 'webhook', url: 'ftp://x', secretEnv: 'lower' }, { id: 'slack', type: 'slack' }] },
