@@ -153,8 +153,10 @@ export function loadConfig({ dir, env = process.env }: LoadOptions): LoadedConfi
       }
       brand.sources.forEach((source, si) => {
         const at = `brands.${bi}.sources.${si}`;
-        if (source.platform === 'x' && !needSecret(source.bearerTokenEnv)) {
-          problems.push({ file: brandsFile, path: `${at}.bearerTokenEnv`, message: `environment variable ${source.bearerTokenEnv} is not set (X bearer token for brand "${brand.id}")` });
+        // Every field named …Env names an environment variable the source needs (credentials, or an address that carries them).
+        for (const [field, value] of Object.entries(source)) {
+          if (!field.endsWith('Env') || typeof value !== 'string') continue;
+          if (!needSecret(value)) problems.push({ file: brandsFile, path: `${at}.${field}`, message: `environment variable ${value} is not set (${field} of ${source.platform} source "${source.id}" of brand "${brand.id}")` });
         }
         if (source.platform === 'replay') {
           const file = path.resolve(absDir, source.file);

@@ -1,5 +1,14 @@
 import { z } from 'zod';
 import { durationSchema, envName, sourceIdSchema } from './fields';
+import { blueskySourceSchema } from './sources/bluesky';
+import { facebookSourceSchema } from './sources/facebook';
+import { googleReviewsSourceSchema } from './sources/google-reviews';
+import { instagramSourceSchema } from './sources/instagram';
+import { mastodonSourceSchema } from './sources/mastodon';
+import { redditSourceSchema } from './sources/reddit';
+import { rssSourceSchema } from './sources/rss';
+import { trustpilotSourceSchema } from './sources/trustpilot';
+import { youtubeSourceSchema } from './sources/youtube';
 
 export { durationSchema, envName };
 
@@ -88,7 +97,20 @@ const xSourceSchema = z
   })
   .strict();
 
-export const sourceSchema = z.discriminatedUnion('platform', [replaySourceSchema, xSourceSchema]);
+/** One schema per platform (src/config/sources/<platform>.ts); a new platform is a file there and a line here. */
+export const sourceSchema = z.discriminatedUnion('platform', [
+  replaySourceSchema,
+  xSourceSchema,
+  blueskySourceSchema,
+  mastodonSourceSchema,
+  rssSourceSchema,
+  youtubeSourceSchema,
+  redditSourceSchema,
+  instagramSourceSchema,
+  facebookSourceSchema,
+  trustpilotSourceSchema,
+  googleReviewsSourceSchema,
+]);
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type ReplaySourceConfig = z.infer<typeof replaySourceSchema>;
 export type XSourceConfig = z.infer<typeof xSourceSchema>;

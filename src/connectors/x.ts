@@ -2,6 +2,7 @@ import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi,
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BrandConfig, XSourceConfig } from '../config/schema';
 import { RepwatchError } from '../domain/errors';
+import { parseExclusion, parseKeyword, type MatchTerm } from '../domain/matcher';
 import { mentionSchema, type Engagement, type Mention } from '../domain/mention';
 import { scrubSecrets } from '../logger';
 import { PLATFORM_CODES, httpError, networkError } from '../notifiers/http';
@@ -32,36 +33,76 @@ function keywordTerm(keyword: string): string | undefined {
   return phrase ? `"${phrase}"` : undefined;
 }
 
+/** A matcher term in X's syntax: #tag and @name are X's own operators; a phrase is a bare word or quoted. */
+function xTerm(term: MatchTerm, negated = false): string | undefined {
+  const t = term.kind === 'phrase' ? keywordTerm(term.raw) : term.raw;
+  return t && negated ? `-${t}` : t;
+}
+
 /**
- * The recent-search query for a brand: its keywords and handles OR-ed in one group, then the
- * source's extra terms. No lang: filter, because X tags many short posts 'und'/'qme' and they
- * would be lost; the language hint travels with each mention instead.
+ * A keyword's alternatives (see the grammar in src/domain/matcher.ts), each one OR-able term:
+ * AND becomes a space and NOT a '-', and an alternative of several literals is put in parentheses so
+ * that its meaning does not rest on X applying AND before OR.
  */
-export function buildXQuery(brand: Pick<BrandConfig, 'id' | 'keywords' | 'handles'>, queryExtra = ''): string {
+function keywordAlternatives(keyword: string): string[] {
+  const parsed = parseKeyword(keyword);
+  if (!parsed) return [];
+  return parsed.branches.flatMap((branch) => {
+    const parts = branch.map((l) => xTerm(l.term, l.negated)).filter((t): t is string => t !== undefined);
+    if (parts.length === 0) return [];
+    return [parts.length > 1 ? `(${parts.join(' ')})` : parts[0]];
+  });
+}
+
+function inBrand(brandId: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof RepwatchError && err.code === 'RW_ERR_CONFIG_INVALID') {
+      throw new RepwatchError(err.code, `brand "${brandId}": ${err.message}`, { details: { brandId, ...err.details } });
+    }
+    throw err;
+  }
+}
+
+/**
+ * The recent-search query for a brand, from the same definition as the brand matcher: its keywords
+ * (boolean keywords translated) and handles OR-ed in one group, its exclusions as negated terms
+ * (-word, -"a phrase"), then the source's extra terms. No lang: filter, because X tags many short
+ * posts 'und'/'qme' and they would be lost; the language hint travels with each mention instead.
+ */
+export function buildXQuery(brand: Pick<BrandConfig, 'id' | 'keywords' | 'handles'> & Partial<Pick<BrandConfig, 'exclude'>>, queryExtra = ''): string {
   const terms: string[] = [];
+  const negated: string[] = [];
   const seen = new Set<string>();
-  const add = (term: string | undefined): void => {
+  const add = (list: string[], term: string | undefined): void => {
     if (term && !seen.has(term.toLowerCase())) {
       seen.add(term.toLowerCase());
-      terms.push(term);
+      list.push(term);
     }
   };
-  for (const k of brand.keywords) add(keywordTerm(k));
+  inBrand(brand.id, () => {
+    for (const k of brand.keywords) for (const alt of keywordAlternatives(k)) add(terms, alt);
+    for (const e of brand.exclude ?? []) {
+      const term = parseExclusion(e);
+      if (term) add(negated, xTerm(term, true));
+    }
+  });
   for (const h of brand.handles) {
     const handle = h.trim().replace(/^@/, '');
     if (!handle) continue;
-    add(`@${handle}`);
-    add(`to:${handle}`);
+    add(terms, `@${handle}`);
+    add(terms, `to:${handle}`);
   }
   if (terms.length === 0) {
     throw new RepwatchError('RW_ERR_CONFIG_INVALID', `brand "${brand.id}" has no keyword or handle to search X for`, { details: { brandId: brand.id } });
   }
-  const extra = queryExtra.trim();
-  const query = `(${terms.join(' OR ')})${extra ? ` ${extra}` : ''}`;
+  const tail = [...negated, queryExtra.trim()].filter(Boolean).join(' ');
+  const query = `(${terms.join(' OR ')})${tail ? ` ${tail}` : ''}`;
   if (query.length > X_QUERY_MAX_LENGTH) {
     throw new RepwatchError(
       'RW_ERR_CONFIG_INVALID',
-      `the X search query for brand "${brand.id}" is ${query.length} characters, over X's limit of ${X_QUERY_MAX_LENGTH}: use fewer or shorter keywords and handles, or a shorter queryExtra`,
+      `the X search query for brand "${brand.id}" is ${query.length} characters, over X's limit of ${X_QUERY_MAX_LENGTH}: use fewer or shorter keywords, handles and exclusions, or a shorter queryExtra`,
       { details: { brandId: brand.id, length: query.length, limit: X_QUERY_MAX_LENGTH } },
     );
   }

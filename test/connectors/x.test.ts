@@ -383,6 +383,62 @@ describe('buildXQuery', () => {
     expect((err as RepwatchError).message).toMatch(/brand "big".*512/);
   });
 
+  it.each([
+    ['AND becomes a space, in parentheses', ['acme AND storing'], '((acme storing))'],
+    ['"-word" and NOT "phrase" become X negations', ['acme -koffie', 'acme NOT "acme coffee"'], '((acme -koffie) OR (acme -"acme coffee"))'],
+    ['OR branches join the group', ['ing AND bank OR ing AND app'], '((ing bank) OR (ing app))'],
+    ['unquoted words next to each other stay one phrase', ['acme bank AND "geen internet"'], '(("acme bank" "geen internet"))'],
+    ['hashtags and mentions keep their operator', ['#acme OR @AcmeHelp', 'storing -#acmecoffee'], '(#acme OR @AcmeHelp OR (storing -#acmecoffee))'],
+    ['a term already in the group is not repeated', ['acme', 'acme OR acme bank', 'Acme'], '(acme OR "acme bank")'],
+    ['a quoted operator word stays a phrase', ['acme AND "OR"'], '((acme "OR"))'],
+    ['a Dutch keyword with an accent is sent as written (X search folds accents itself); a quoted single word goes bare', ['Coöp -"coöperatie"'], '((Coöp -coöperatie))'],
+  ])('translates boolean keywords: %s', (_what, keywords, query) => {
+    expect(buildXQuery({ id: 'b', keywords, handles: [] })).toBe(query);
+  });
+
+  it('adds exclusions as negated terms after the group, before queryExtra', () => {
+    expect(
+      buildXQuery({ id: 'zz', keywords: ['zeezicht'], handles: ['@HotelZeezicht'], exclude: ['zeezicht uitzicht', 'camping', '#ZeezichtCamping', 'Zeezicht Uitzicht'] }, '-is:retweet'),
+    ).toBe('(zeezicht OR @HotelZeezicht OR to:HotelZeezicht) -"zeezicht uitzicht" -camping -#ZeezichtCamping -is:retweet');
+    expect(buildXQuery({ id: 'zz', keywords: ['zeezicht'], handles: [], exclude: [] })).toBe('(zeezicht)');
+  });
+
+  it('counts exclusions in the 512-character limit', () => {
+    // "(" + 500 + ")" + " -" + exclusion
+    const keywords = ['k'.repeat(500)];
+    expect(buildXQuery({ id: 'b', keywords, handles: [], exclude: ['abcdefgh'] })).toHaveLength(512);
+    expect(() => buildXQuery({ id: 'b', keywords, handles: [], exclude: ['abcdefghi'] })).toThrow(/brand "b".*513 characters.*512/);
+  });
+
+  it.each([
+    ['acme AND', /AND needs a term on each side/],
+    ['NOT acme', /needs a term that is not negated/],
+    ['(acme OR ing) AND bank', /parentheses are not supported/],
+  ])('refuses the keyword %j with RW_ERR_CONFIG_INVALID naming the brand', (keyword, message) => {
+    let err: unknown;
+    try {
+      buildXQuery({ id: 'acme', keywords: ['acme', keyword], handles: [] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RepwatchError);
+    expect((err as RepwatchError).code).toBe('RW_ERR_CONFIG_INVALID');
+    expect((err as RepwatchError).message).toMatch(new RegExp(`^brand "acme": keyword "${keyword.replace(/[()]/g, '\\$&')}": `));
+    expect((err as RepwatchError).message).toMatch(message);
+    expect((err as RepwatchError).details).toMatchObject({ brandId: 'acme', keyword });
+  });
+
+  it('refuses an exclusion without letters or digits', () => {
+    expect(() => buildXQuery({ id: 'acme', keywords: ['acme'], handles: [], exclude: ['!!!'] })).toThrow(/brand "acme": exclusion "!!!"/);
+  });
+
+  it('a poll sends the brand exclusions in the query', async () => {
+    const { scope, seen } = expectSearch(200, { meta: { result_count: 0 } });
+    await xConnector.poll({ ...ctx(), brand: { ...brand, exclude: ['acme coffee'] } });
+    scope.done();
+    expect(seen.query?.query).toBe('(acme OR "acme bank" OR @AcmeBank OR to:AcmeBank) -"acme coffee" -is:retweet');
+  });
+
   it('a poll with an over-long query throws RW_ERR_CONFIG_INVALID before calling X', async () => {
     const big = { ...brand, keywords: Array.from({ length: 80 }, (_, i) => `keyword${i}`) };
     const c = { ...ctx(), brand: big };
