@@ -38,6 +38,12 @@ export const policySchema = z
     complaintsAreNegative: z.boolean().default(true),
     /** How much an author's followers count on each platform (1 = as on X); unlisted platforms count 1. */
     platformWeights: z.record(z.string(), z.number().min(0).max(10)).default({}),
+    /**
+     * The audience a post has on a platform that gives no follower counts, counted as the author's
+     * followers when larger: a review is read by prospective customers, a news item by the outlet's
+     * readers. Without it a one-star review or a critical article could never reach a tier.
+     */
+    platformAudience: z.record(z.string(), z.number().int().min(0)).default({ trustpilot: 1_000, 'google-reviews': 1_000, rss: 10_000 }),
     /** A positive post from an account at least this large is routed as an opportunity. */
     opportunityFollowers: z.number().int().positive().default(10_000),
     /** A critical alert nobody acknowledged within this time escalates to on-call. */

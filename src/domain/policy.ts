@@ -102,7 +102,7 @@ export function evaluatePost(brand: BrandRef, mention: Mention, judgement: Judge
     const impact = impactOf(base);
     // Projected reach counts once engagement was measured again (rechecks): a single reading
     // says little about where a post is going.
-    const followers = Math.round(mention.author.followers * platformWeight);
+    const followers = Math.round(Math.max(mention.author.followers, policy.platformAudience?.[mention.platform] ?? 0) * platformWeight);
     const audience = samples.length ? Math.max(followers, impact.projectedReach) : followers;
     const severity = severityFor(audience, policy);
     if (!severity) return null;

@@ -190,6 +190,15 @@ describe('evaluatePost', () => {
     expect(evaluatePost(brand, mention(followers), j, ctx)?.severity ?? null).toBe(expected);
   });
 
+  it('gives a review and a news item the audience of their platform, not their author\'s zero followers', () => {
+    const review = evaluatePost(brand, mention(0, false, { platform: 'trustpilot', rating: { stars: 1, outOf: 5 } }), judgement('negative', -0.7, true, 0.8), ctx);
+    expect(review?.severity).toBe('medium');
+    expect(review?.because.join('; ')).toContain('audience 1,000');
+    expect(evaluatePost(brand, mention(0, false, { platform: 'rss' }), judgement('negative', -0.7), ctx)?.severity).toBe('high');
+    // Elsewhere zero followers stays below every tier.
+    expect(evaluatePost(brand, mention(0, false, { platform: 'reddit' }), judgement('negative', -0.7), ctx)).toBeNull();
+  });
+
   it('routes a large positive post as an opportunity, not an alarm', () => {
     const signal = evaluatePost(brand, mention(312_400), { ...judgement('positive', 0.8), evidence: { negative: [], positive: ['geweldig'], complaint: [] } }, ctx)!;
     expect(signal.kind).toBe('opportunity');
