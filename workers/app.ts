@@ -19,6 +19,8 @@ import { scrubSecrets } from '../src/logger';
 import { rearmRechecks, rearmSlaTimers, retryDeadLetter, retryDueDeadLetters, type RecoveryDeps, type RequeueOutcome } from '../src/services/recovery';
 import { DeadLetters, deadLetterIdOf, type DeadLetterInput } from '../src/store/dead-letters';
 import { RepwatchError } from '../src/domain/errors';
+import { connectorFor } from '../src/connectors';
+import { createHash } from 'node:crypto';
 import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { SourceState } from '../src/store/source-state';
@@ -30,6 +32,7 @@ import { replanUndelivered } from '../src/services/outbox';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
+import { startStreams, type StreamOptions } from './stream';
 import { backoffFor, failedForGood, failureCodeOf, parseJob, recoverableFailure, runJob } from './adapters';
 import {
   QUEUES,
@@ -43,15 +46,19 @@ import {
   pollJobSchema,
   recheckJobSchema,
   requeue,
+  webhookJobSchema,
   slaJobSchema,
   workerOptions,
   type QueueName,
   type QueuePolicy,
 } from './queues';
 
-export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver' | 'sla' | 'api';
-/** The worker roles: what `repwatch run` starts without --roles. The HTTP server (api) is asked for by name. */
-export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver', 'sla'];
+export type Role = 'schedule' | 'poll' | 'ingest' | 'deliver' | 'sla' | 'stream' | 'api';
+/**
+ * The worker roles: what `repwatch run` starts without --roles. The HTTP server (api) is asked for
+ * by name. `stream` holds the live connections (one process at a time per source, by a Redis lock).
+ */
+export const ALL_ROLES: readonly Role[] = ['schedule', 'poll', 'ingest', 'deliver', 'sla', 'stream'];
 export const KNOWN_ROLES: readonly Role[] = [...ALL_ROLES, 'api'];
 
 export interface StartOptions {
@@ -77,6 +84,8 @@ export interface StartOptions {
    * that restarted empty or was flushed) and re-creates them; default 15 s.
    */
   schedulerCheckMs?: number;
+  /** The `stream` role's batching, lock and backoff (tests shorten them). */
+  stream?: Pick<StreamOptions, 'batch' | 'lockTtlMs' | 'backoffMs'>;
   /** Per-queue overrides of QUEUE_POLICY (workers/queues.ts): tests use short locks and few attempts. */
   queuePolicy?: Partial<Record<QueueName, Partial<QueuePolicy>>>;
   /** The `api` role: where to listen (REPWATCH_HTTP) and what it needs beyond the store. */
@@ -88,13 +97,14 @@ export interface StartOptions {
 
 export interface Repwatch {
   store: Store;
-  queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue; digest: Queue };
+  queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue; webhook: Queue; digest: Queue };
   workers: {
     poll?: Worker<unknown, PollOutcome>;
     ingest?: Worker<unknown, IngestOutcome>;
     deliver?: Worker<unknown, DeliverOutcome>;
     sla?: Worker<unknown, boolean>;
     recheck?: Worker<unknown, RecheckOutcome>;
+    webhook?: Worker<unknown, { mentions: number }>;
     digest?: Worker<unknown, DigestOutcome>;
   };
   /** Acknowledge and resolve alerts (the CLI and, later, the HTTP API and Slack buttons use these). */
@@ -124,6 +134,8 @@ export interface Repwatch {
   receivers: ReceiverState;
   /** What is re-armed after Redis came back empty, now: SLA timers of critical alerts whose deadline is ahead, rechecks of open alerts' lead posts. */
   rearmTimers(): Promise<{ slaTimers: number; rechecks: number }>;
+  /** The `stream` role, when this process runs it: the sources whose live connection it holds. */
+  streams?: { held(): string[] };
   /** The `api` role's HTTP server, when this process runs it. */
   api?: { url: string };
   redis: Redis;
@@ -171,6 +183,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     deliver: new Queue(QUEUES.deliver, { connection, prefix }),
     sla: new Queue(QUEUES.sla, { connection, prefix }),
     recheck: new Queue(QUEUES.recheck, { connection, prefix }),
+    webhook: new Queue(QUEUES.webhook, { connection, prefix }),
     digest: new Queue(DIGEST_QUEUE, { connection, prefix }),
   };
   // Counts live in Redis, so every process counts and the api process shows the sum (src/metrics).
@@ -391,6 +404,31 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       { ...common, ...workerOptions(policy.recheck), concurrency: 2, settings: { backoffStrategy: backoffFor(policy.recheck.backoffMs) } },
     );
   }
+  if (roles.has('poll')) {
+    // Webhook items are fetched from the platform, so they run where polls run.
+    workers.webhook = new Worker(
+      QUEUES.webhook,
+      (job) =>
+        runJob(async () => {
+          const { brandId, sourceId, items } = parseJob(webhookJobSchema, job);
+          const brand = config.brands.find((b) => b.id === brandId);
+          const source = brand?.sources.find((s) => s.id === sourceId);
+          const receiver = source && connectorFor(source).webhook;
+          if (!brand || !source || !receiver) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no webhook source "${sourceId}" in brand "${brandId}" (config changed?)`);
+          const at = now();
+          try {
+            const mentions = await receiver.fetch({ brand, source, cursor: null, now: at, secrets, configDir: config.dir, logger: logger.child({ brand: brandId, source: sourceId, role: 'webhook' }) }, items);
+            if (mentions.length) await dispatch.ingest({ brandId, sourceId, polledAt: at, mentions }, `webhook-${String(job.id).slice(-16)}`);
+            await sourceHealth.succeeded(brandId, sourceId, mentions.length, at);
+            return { mentions: mentions.length };
+          } catch (err) {
+            await recordPollFailure(brandId, sourceId, err as Error);
+            throw err;
+          }
+        }),
+      { ...common, ...workerOptions(policy.webhook), concurrency: 2, settings: { backoffStrategy: backoffFor(policy.webhook.backoffMs) } },
+    );
+  }
   if (roles.has('sla')) {
     workers.sla = new Worker(
       QUEUES.sla,
@@ -418,6 +456,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       { ...common, concurrency: 2, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );
   }
+  const streamRole = roles.has('stream') ? startStreams({ config, secrets, redis, prefix, dispatch, sourceState, sourceHealth, logger, now, ...options.stream }) : undefined;
   const uninstrument = instrumentWorkers(workers, metrics, config, { store, now, logger });
   for (const [name, worker] of Object.entries(workers)) {
     worker?.on('failed', (job, err) => {
@@ -503,10 +542,18 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     const { startApi } = await import('../src/api/server');
     const { listen, ...rest } = options.api;
     try {
-      api = await startApi({ config, logger, store, redis, prefix, alerts, silences, sourceHealth, receivers: receiverState, now, metrics, ...rest }, listen);
+      const webhooks = {
+        secrets,
+        async enqueue(brandId: string, sourceId: string, items: { accountId: string; field: string; id: string; value?: Record<string, unknown> }[]) {
+          // The same notification delivered twice is one job (Meta may resend); the store drops repeats anyway.
+          const key = createHash('sha1').update(JSON.stringify(items.map((i) => [i.accountId, i.field, i.id]))).digest('hex').slice(0, 20);
+          await queues.webhook.add('webhook', { brandId, sourceId, items }, { ...KEEP, jobId: jobIds.webhook(brandId, sourceId, key), attempts: policy.webhook.attempts, backoff: { type: 'repwatch', delay: policy.webhook.backoffMs } });
+        },
+      };
+      api = await startApi({ config, logger, store, redis, prefix, alerts, silences, sourceHealth, receivers: receiverState, webhooks, now, metrics, ...rest }, listen);
     } catch (err) {
       // Nothing half-started is left behind (a port in use must not leave workers running).
-      await Promise.allSettled([...Object.values(workers).map((w) => w?.close()), ...Object.values(queues).map((q) => q.close())]);
+      await Promise.allSettled([...Object.values(workers).map((w) => w?.close()), ...Object.values(queues).map((q) => q.close()), streamRole?.close()]);
       await Promise.allSettled([store.close(), redis.quit()]);
       throw err;
     }
@@ -525,6 +572,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     receivers: receiverState,
     rearmTimers: async () => ({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }),
     ...(api ? { api: { url: api.url } } : {}),
+    ...(streamRole ? { streams: { held: streamRole.held } } : {}),
     redis,
     prefix,
     close() {
@@ -532,7 +580,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         if (schedulerCheck) clearInterval(schedulerCheck);
         uninstrument();
         // Every step runs even if an earlier one fails. The HTTP server first: no new requests.
-        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(api ? [api.close()] : []);
+        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([...(api ? [api.close()] : []), ...(streamRole ? [streamRole.close()] : [])]);
         results.push(...(await Promise.allSettled(Object.values(workers).map((w) => w?.close()))));
         results.push(...(await Promise.allSettled(Object.values(queues).map((q) => q.close()))));
         results.push(...(await Promise.allSettled([store.close(), redis.quit()])));

@@ -5,7 +5,7 @@ import type { DeliveryRequest } from '../src/services/ports';
 import type { RequeueOutcome } from '../src/services/recovery';
 
 /** Every queue repwatch uses, and the typed payload of its jobs. */
-export const QUEUES = { poll: 'poll', ingest: 'ingest', deliver: 'deliver', sla: 'sla', recheck: 'recheck' } as const;
+export const QUEUES = { poll: 'poll', ingest: 'ingest', deliver: 'deliver', sla: 'sla', recheck: 'recheck', webhook: 'webhook' } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const pollJobSchema = z.object({ brandId: z.string(), sourceId: z.string() }).strict();
@@ -21,6 +21,14 @@ export const deliverJobSchema = z
   .object({ eventId: z.string(), receiverId: z.string(), latestOf: z.string().optional(), repeatMs: z.number().int().positive().optional(), reminder: z.number().int().min(1).max(100).optional() })
   .strict();
 export const slaJobSchema = z.object({ alertId: z.string() }).strict();
+/** Items a platform's webhook told us about (src/api/webhooks.ts), to fetch in full and ingest. */
+export const webhookJobSchema = z
+  .object({
+    brandId: z.string(),
+    sourceId: z.string(),
+    items: z.array(z.object({ accountId: z.string(), field: z.string(), id: z.string(), value: z.record(z.string(), z.unknown()).optional() }).strict()).min(1).max(1000),
+  })
+  .strict();
 export const recheckJobSchema = z.object({ brandId: z.string(), sourceId: z.string(), postKey: z.string(), round: z.number().int().min(0).max(20) }).strict();
 
 export type PollJob = z.infer<typeof pollJobSchema>;
@@ -63,6 +71,8 @@ export const QUEUE_POLICY: Record<QueueName, QueuePolicy> = {
   deliver: { attempts: 10, backoffMs: 5000, lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 3 },
   // A timer that keeps failing is caught by the minute sweep (overdue alerts), so 5 tries suffice.
   sla: { attempts: 5, backoffMs: 1000, lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 3 },
+  // Webhook items: the platform's own retries stop once we answered 200, so these retry long (about 17 min).
+  webhook: { attempts: 10, backoffMs: 1000, lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 3 },
   // A lost recheck only means one engagement sample fewer.
   recheck: { attempts: 3, backoffMs: 5000, lockDuration: 30_000, stalledInterval: 30_000, maxStalledCount: 2 },
 };
@@ -84,6 +94,7 @@ export const jobIds = {
   remind: (eventId: string, receiverId: string, n: number) => safe(`remind|${eventId}|${receiverId}|${n}`),
   sla: (alertId: string, deadline: number) => safe(`sla|${alertId}|${deadline}`),
   recheck: (postKey: string, round: number) => safe(`recheck|${postKey}|${round}`),
+  webhook: (brandId: string, sourceId: string, key: string) => safe(`webhook|${brandId}|${sourceId}|${key}`),
 };
 
 /** A delivery request as a job: its deterministic id (a request handed on twice is one job) and its data. */

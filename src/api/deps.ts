@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import type { SilenceStore } from '../store/silences';
 import type { ReceiverState } from '../store/receiver-state';
 import type { SourceHealth } from '../store/source-health';
+import type { WebhookDeps } from './webhooks';
 import type { Store } from '../store/store';
 
 /** Everything the HTTP API needs; the `api` role builds it from the running Repwatch (workers/app.ts). */
@@ -27,6 +28,8 @@ export interface ApiDeps {
   sourceHealth?: Pick<SourceHealth, 'get'>;
   /** Receivers disabled after 410 Gone (GET /receivers, POST /receivers/:id/enable). */
   receivers?: Pick<ReceiverState, 'list' | 'enable'>;
+  /** Platform webhooks (Meta): secrets and the queue; without it POST /webhooks/* is not offered. */
+  webhooks?: WebhookDeps;
   metrics?: { render(): Promise<{ contentType: string; body: string }> };
   /** From SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN: enables POST /slack/actions. */
   slack?: { signingSecret: string; botToken?: string };

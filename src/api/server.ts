@@ -10,6 +10,7 @@ import type { ApiDeps } from './deps';
 import { apiRoutes } from './routes';
 import { errorSchema, sessionBody } from './schemas';
 import { slackActions } from './slack-actions';
+import { metaWebhooks } from './webhooks';
 import { streamRoutes } from './stream';
 
 export { parseApiKeys, parseListen, type ApiDeps } from './deps';
@@ -179,6 +180,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }, { prefix: API_VERSION });
 
   if (deps.slack) await app.register(async (scope) => slackActions(scope, deps), { prefix: '/slack' });
+  const webhooks = deps.webhooks;
+  if (webhooks) await app.register(async (scope) => metaWebhooks(scope, { ...deps, webhooks }), { prefix: '/webhooks' });
 
   // ---- the console: static files, and index.html for its own paths (a single-page app) ----
 
@@ -186,7 +189,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setNotFoundHandler((req, reply) => {
     const pathname = req.url.split('?')[0];
-    const apiPath = /^\/(api|slack|metrics|openapi\.json|healthz|readyz)(\/|$)/.test(pathname);
+    const apiPath = /^\/(api|slack|webhooks|metrics|openapi\.json|healthz|readyz)(\/|$)/.test(pathname);
     if (consoleRoot && !apiPath && (req.method === 'GET' || req.method === 'HEAD')) {
       const file = consoleFile(consoleRoot, pathname) ?? path.join(consoleRoot, 'index.html');
       return sendFile(reply, file, req.method === 'HEAD');

@@ -14,7 +14,7 @@ const USAGE = `usage: repwatch <command> [options]
 
 commands:
   analyze                    read JSONL posts ({"id","text","lang"?}) on stdin, write one judgement per line
-  run [--config DIR] [--roles schedule,poll,ingest,deliver,sla,api]
+  run [--config DIR] [--roles schedule,poll,ingest,deliver,sla,stream,api]
                              run the workers (REDIS_URL and MONGODB_URI from the environment);
                              api serves HTTP on REPWATCH_HTTP (default 127.0.0.1:8080) with the keys
                              in REPWATCH_API_KEYS (name=secret,…); it is started only when named

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema, envName, sourceIdSchema } from './fields';
+import { keywordProblem, parseExclusion } from '../domain/matcher';
 import { blueskySourceSchema } from './sources/bluesky';
 import { facebookSourceSchema } from './sources/facebook';
 import { googleReviewsSourceSchema } from './sources/google-reviews';
@@ -172,6 +173,20 @@ export const brandSchema = z
   .refine((b) => b.keywords.length + b.handles.length > 0, {
     message: 'a brand needs at least one keyword or handle to search for',
     path: ['keywords'],
+  })
+  .superRefine((b, ctx) => {
+    // Keywords may be small boolean queries (src/domain/matcher.ts): a bad one is a config problem, not a failing poll.
+    b.keywords.forEach((k, i) => {
+      const problem = keywordProblem(k);
+      if (problem) ctx.addIssue({ code: 'custom', message: `keyword "${k}": ${problem}`, path: ['keywords', i] });
+    });
+    b.exclude.forEach((e, i) => {
+      try {
+        parseExclusion(e);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message, path: ['exclude', i] });
+      }
+    });
   });
 export type BrandConfig = z.infer<typeof brandSchema>;
 

@@ -221,3 +221,13 @@ describe('configuration', () => {
     expect(() => secrets.get('NOPE')).toThrow(/NOPE is not set/);
   });
 });
+
+describe('brand keywords and exclusions', () => {
+  it('reports a malformed boolean keyword and exclusion with their paths', () => {
+    const problems = problemsOf(() =>
+      makeConfig({ brands: { brands: [{ id: 'acme', name: 'Acme', keywords: ['acme', 'acme AND'], exclude: ['""'], sources: [{ id: 'r', platform: 'replay', file: 'p.jsonl' }] }] }, extra: { 'p.jsonl': '' } }, {}),
+    );
+    expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['brands.0.keywords.1', 'brands.0.exclude.0']));
+    expect(problems.find((p) => p.path === 'brands.0.keywords.1')?.message).toContain('AND');
+  });
+});
