@@ -55,6 +55,11 @@ export function streams(source: SourceConfig): boolean {
 }
 
 const REFUSED_WAIT_MS = 5 * 60_000;
+/** Takes the lock, or keeps it when this holder has it already (between two connections). */
+const ACQUIRE = `
+if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+return 0`;
 const MAX_BACKOFF_MS = 60_000;
 
 export function startStreams(options: StreamOptions): StreamRole {
@@ -89,7 +94,7 @@ export function startStreams(options: StreamOptions): StreamRole {
     let backoff = firstBackoff;
     while (!stop.signal.aborted) {
       try {
-        if ((await options.redis.set(lockKey, token, 'PX', lockTtl, 'NX')) !== 'OK') {
+        if ((await options.redis.eval(ACQUIRE, 1, lockKey, token, String(lockTtl))) !== 1) {
           // Another process holds it: look again within a lock lifetime.
           await sleep(lockTtl / 3);
           continue;
