@@ -231,3 +231,55 @@ describe('brand keywords and exclusions', () => {
     expect(problems.find((p) => p.path === 'brands.0.keywords.1')?.message).toContain('AND');
   });
 });
+
+describe('a source of every platform', () => {
+  const SOURCES = [
+    { id: 'x', platform: 'x', bearerTokenEnv: 'X_TOKEN' },
+    { id: 'bsky', platform: 'bluesky', identifierEnv: 'BSKY_ID', appPasswordEnv: 'BSKY_APP_PASSWORD' },
+    { id: 'masto', platform: 'mastodon', instance: 'https://mastodon.social', hashtags: ['acmebank'], accessTokenEnv: 'MASTO_TOKEN' },
+    { id: 'news', platform: 'rss', googleNews: { hl: 'nl', gl: 'NL' } },
+    { id: 'feed', platform: 'rss', url: 'https://feeds.nos.nl/nosnieuwsalgemeen', pollEvery: '5m' },
+    { id: 'yt', platform: 'youtube', apiKeyEnv: 'YT_KEY', channelId: 'UC_x5XG1OV2P6uZZ5FSM9Ttw' },
+    { id: 'reddit', platform: 'reddit', clientIdEnv: 'REDDIT_ID', clientSecretEnv: 'REDDIT_SECRET', userAgent: 'repwatch/0.1 (by /u/acme_social)', subreddits: ['thenetherlands'] },
+    { id: 'ig', platform: 'instagram', igUserId: '17841405309211844', accessTokenEnv: 'IG_TOKEN', appSecretEnv: 'META_APP_SECRET', verifyTokenEnv: 'META_VERIFY' },
+    { id: 'fb', platform: 'facebook', pageId: '104334178245619', accessTokenEnv: 'FB_TOKEN', appSecretEnv: 'META_APP_SECRET', verifyTokenEnv: 'META_VERIFY' },
+    { id: 'tp', platform: 'trustpilot', apiKeyEnv: 'TP_KEY', businessUnitId: '507f191e810c19729de860ea' },
+    { id: 'gbp', platform: 'google-reviews', clientIdEnv: 'G_ID', clientSecretEnv: 'G_SECRET', refreshTokenEnv: 'G_REFRESH', accountId: '1234567890', locationIds: ['9876543210'] },
+  ];
+  const ENV = Object.fromEntries(
+    ['X_TOKEN', 'BSKY_ID', 'BSKY_APP_PASSWORD', 'MASTO_TOKEN', 'YT_KEY', 'REDDIT_ID', 'REDDIT_SECRET', 'IG_TOKEN', 'META_APP_SECRET', 'META_VERIFY', 'FB_TOKEN', 'TP_KEY', 'G_ID', 'G_SECRET', 'G_REFRESH'].map((n) => [n, `value-of-${n.toLowerCase()}-0123456789`]),
+  );
+
+  it('accepts it, with every credential named by environment variable and kept out of the config', () => {
+    const { config, secrets } = makeConfig({ brands: { brands: [{ id: 'acme', name: 'Acme Bank', keywords: ['acme bank'], handles: ['@acmebank'], sources: SOURCES }] } }, ENV);
+    expect(config.brands[0].sources.map((s) => s.platform).sort()).toEqual(['bluesky', 'facebook', 'google-reviews', 'instagram', 'mastodon', 'reddit', 'rss', 'rss', 'trustpilot', 'x', 'youtube']);
+    expect(secrets.get('G_REFRESH')).toBe(ENV.G_REFRESH);
+    expect(JSON.stringify(config)).not.toContain(ENV.G_REFRESH);
+  });
+
+  it('reports every problem of a wrong one, each with its path', () => {
+    const wrong = [
+      { id: 'bsky', platform: 'bluesky', identifierEnv: 'BSKY_ID' },
+      { id: 'masto', platform: 'mastodon', instance: 'http://mastodon.social', search: true },
+      { id: 'news', platform: 'rss', url: 'https://example.nl/feed', pollEvery: '10s' },
+      { id: 'yt', platform: 'youtube', apiKeyEnv: 'YT_KEY', channelId: 'UC_x5XG1OV2P6uZZ5FSM9Ttw', pollEvery: '10s' },
+      { id: 'reddit', platform: 'reddit', clientIdEnv: 'REDDIT_ID', clientSecretEnv: 'REDDIT_SECRET', userAgent: 'repwatch/0.1 (by /u/acme_social)', search: false },
+      { id: 'ig', platform: 'instagram', igUserId: 'acme', accessTokenEnv: 'IG_TOKEN', appSecretEnv: 'META_APP_SECRET', verifyTokenEnv: 'META_VERIFY' },
+      { id: 'tp', platform: 'trustpilot', apiKeyEnv: 'TP_KEY', businessUnitId: '507f191e810c19729de860ea' },
+    ];
+    const problems = problemsOf(() => makeConfig({ brands: { brands: [{ id: 'acme', name: 'Acme Bank', keywords: ['acme bank'], sources: wrong }] } }, { ...ENV, TP_KEY: '' }));
+    const paths = problems.map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'brands.0.sources.0.appPasswordEnv',
+        'brands.0.sources.1.instance',
+        'brands.0.sources.2.pollEvery',
+        'brands.0.sources.3.pollEvery',
+        'brands.0.sources.1.search',
+        'brands.0.sources.4.subreddits',
+        'brands.0.sources.5.igUserId',
+      ]),
+    );
+    expect(problems.length).toBeGreaterThanOrEqual(6);
+  });
+});
