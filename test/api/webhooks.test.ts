@@ -90,10 +90,11 @@ describe('Meta webhooks on the HTTP server (real Redis, store and loopback serve
   });
 
   it('refuses a forged or missing X-Hub-Signature-256 and queues nothing', async () => {
-    for (const headers of [{ 'x-hub-signature-256': sign(body, 'not-the-app-secret') }, {}]) {
+    const attempts: Record<string, string>[] = [{ 'x-hub-signature-256': sign(body, 'not-the-app-secret') }, {}];
+    for (const headers of attempts) {
       const res = await fetch(`${url}/webhooks/instagram`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
       expect(res.status).toBe(401);
-      expect((await res.json()).error.code).toBe('RW_ERR_UNAUTHORIZED');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RW_ERR_UNAUTHORIZED');
     }
     expect(await app.queues.webhook.count()).toBe(0);
   });
