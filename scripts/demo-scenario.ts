@@ -111,6 +111,36 @@ export interface ScenarioOptions {
   hours: number;
 }
 
+/** The demo's ordinary traffic by platform: X first, the rest as a Dutch brand hears it. */
+const PLATFORM_SHARE: [string, number][] = [['x', 0.5], ['bluesky', 0.14], ['mastodon', 0.08], ['reddit', 0.1], ['instagram', 0.12], ['facebook', 0.06]];
+
+function platformOf(r: number): string {
+  for (const [platform, share] of PLATFORM_SHARE) if ((r -= share) < 0) return platform;
+  return 'x';
+}
+
+/** A link in each platform's own form (the demo's posts are made up; the shapes are real). */
+function urlOf(p: Pick<Mention, 'platform' | 'postId' | 'author'>): string {
+  switch (p.platform) {
+    case 'bluesky':
+      return `https://bsky.app/profile/${p.author.handle}.bsky.social/post/${p.postId.slice(-13)}`;
+    case 'mastodon':
+      return `https://mastodon.social/@${p.author.handle}/${p.postId.slice(-18)}`;
+    case 'reddit':
+      return `https://www.reddit.com/r/thenetherlands/comments/${p.postId.slice(-7)}/`;
+    case 'instagram':
+      return `https://www.instagram.com/p/${p.postId.slice(-11)}/`;
+    case 'facebook':
+      return `https://www.facebook.com/${p.postId.slice(-15)}`;
+    case 'trustpilot':
+      return `https://www.trustpilot.com/reviews/${p.postId.slice(-24)}`;
+    case 'rss':
+      return `https://www.nu.nl/economie/${p.postId.slice(-7)}/snelpost.html`;
+    default:
+      return `https://x.com/${p.author.handle}/status/${p.postId}`;
+  }
+}
+
 export function generateScenario({ seed, posts, start, hours }: ScenarioOptions): ReplayPost[] {
   const rand = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -151,7 +181,24 @@ export function generateScenario({ seed, posts, start, hours }: ScenarioOptions)
     const hourBias = Math.sin(rand() * Math.PI);
     const at = t0 + Math.floor((0.15 + 0.7 * hourBias * rand() + 0.15 * rand()) * span) % span;
     const author = kind === 'complaint' && rand() < 0.05 ? user(5_000 + Math.floor(rand() * 45_000)) : user();
-    add(at, fill(pick(TEMPLATES[key][lang][kind]), BRANDS[key]), BRANDS[key], lang, kind, author);
+    add(at, fill(pick(TEMPLATES[key][lang][kind]), BRANDS[key]), BRANDS[key], lang, kind, author, { platform: platformOf(rand()) });
+  }
+  // Reviews of the hotel: stars with the words (a one-star review can be mild and still hurt).
+  const REVIEWS: [number, string][] = [
+    [1, 'Kamer was anders dan op de foto\'s en het zeezicht bleek een parkeerplaats. Jammer.'],
+    [1, 'Not what was advertised. Tiny room, no sea view at all.'],
+    [2, 'Ontbijt was prima, maar de kamer rook muf en niemand deed er iets aan.'],
+    [4, 'Mooie ligging, vriendelijk personeel. Kamer wat klein.'],
+    [5, 'Prachtig uitzicht en heerlijk ontbijt, we komen zeker terug!'],
+    [5, 'Lovely stay, friendly staff and a great breakfast.'],
+  ];
+  for (let i = 0; i < 12; i++) {
+    const [stars, text] = REVIEWS[i % REVIEWS.length];
+    add(t0 + Math.floor(rand() * span), text, BRANDS.hotel, /[àáâ]|\b(de|het|een|was|en)\b/.test(text) ? 'nl' : 'en', stars <= 2 ? 'review-negative' : 'review-positive', user(0), {
+      platform: 'trustpilot',
+      rating: { stars, outOf: 5 },
+      engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+    });
   }
   // The athlete: a sprinter with 312,400 followers, late morning, and her followers piling in.
   const athlete = { id: 'u-femke', handle: 'femkesprint', name: 'Femke de Vries', followers: 312_400, verified: true, verifiedType: 'blue' };
@@ -177,12 +224,20 @@ export function generateScenario({ seed, posts, start, hours }: ScenarioOptions)
     const offset = Math.floor(Math.sqrt(rand()) * 2 * 3_600_000 + (rand() < 0.2 ? rand() * 3 * 3_600_000 : 0));
     add(pileStart + offset, fill(pick(PILE_ON[lang]), BRANDS.post), BRANDS.post, lang, 'pile-on');
   }
+  // The news picks the pile-on up.
+  const outlet = { id: 'nu.nl', handle: 'nu.nl', name: 'NU.nl', followers: 0, verified: false };
+  add(pileStart + 100 * 60_000, 'Klachten over kwijtgeraakte pakketten bij SnelPost stapelen zich op\nKlanten melden op sociale media dat hun pakket al dagen zoek is.', BRANDS.post, 'nl', 'news', outlet, {
+    platform: 'rss',
+    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+  });
   // An opportunity: a presenter with 150,000 followers praising Volta Bank.
   add(t0 + 11 * 3_600_000, 'Shout-out to @voltabank: lost my card abroad and support had a new one sorted within the hour. Brilliant service!', BRANDS.bank, 'en', 'opportunity',
     { id: 'u-mila', handle: 'milapresents', followers: 151_800, verified: true }, { engagement: { likes: 1_900, reposts: 210, replies: 75, quotes: 12 } });
   // The complaint paradox: a customer whose lost parcel was handled thanks SnelPost in the evening.
   const jan = { id: 'u-jan', handle: 'jan_devries', name: 'Jan de Vries', followers: 2_400, verified: false };
   add(t0 + 3 * 3_600_000 + 20 * 60_000, '@snelpost mijn pakket is al een week kwijt en niemand reageert. Waardeloos!', BRANDS.post, 'nl', 'recovery', jan);
+  // The same customer on another platform an hour later: it joins the same case (same handle).
+  add(t0 + 4 * 3_600_000 + 25 * 60_000, 'Nog steeds niks van @snelpost gehoord over mijn kwijtgeraakte pakket. Echt waardeloos.', BRANDS.post, 'nl', 'recovery', jan, { platform: 'instagram' });
   add(t0 + 15 * 3_600_000, 'Bedankt @snelpost, pakket is toch nog netjes aangekomen en jullie belden zelf even. Top service!', BRANDS.post, 'nl', 'recovery', jan);
   // Short emoji-only posts carry X's 'und'.
   for (let i = 0; i < 10; i++) add(t0 + Math.floor(rand() * span), `${pick(['👍', '😍', '🙄', '😂'])} @${pick(Object.values(BRANDS)).handle}`, pick(Object.values(BRANDS)), 'nl', 'chatter', user(), { langHint: 'und' });
@@ -191,7 +246,7 @@ export function generateScenario({ seed, posts, start, hours }: ScenarioOptions)
   // Snowflake-like ids that grow with time, and the URLs that go with them.
   out.forEach((p, i) => {
     p.postId = String(1_898_000_000_000_000_000n + BigInt(Date.parse(p.createdAt) - t0) * 4_194_304n + BigInt(i));
-    p.url = `https://x.com/${p.author.handle}/status/${p.postId}`;
+    p.url = urlOf(p);
   });
   return out;
 }

@@ -156,6 +156,13 @@ async function main(): Promise<number> {
   const quote = (t: string) => `"${t.length > 140 ? `${t.slice(0, 139)}…` : t}"`;
   out('');
   out(`Posts processed: ${fmt(totals.posts)} (${fmt(stored)} stored)`);
+  const platforms = ((await Mention.distinct('platform')) as string[]).sort();
+  const perPlatform = await Promise.all(platforms.map(async (p) => [p, await Mention.countDocuments({ platform: p })] as const));
+  out(`Per platform: ${perPlatform.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ${fmt(n)}`).join(', ')}`);
+  const acrossPlatforms = cases.filter((c) => new Set(c.timeline.filter((t) => t.platform).map((t) => t.platform)).size > 1);
+  for (const c of acrossPlatforms.slice(0, 3)) {
+    out(`One customer, one case across platforms: @${c.handles.join(', @')} on ${[...new Set(c.timeline.filter((t) => t.platform).map((t) => t.platform))].join(' and ')} (case ${c.id})`);
+  }
   out(`Alerts: ${fmt(alerts.length)} (${SEVERITIES.map((s) => `${s} ${alerts.filter((a) => a.severity === s).length}`).join(', ')}); by kind: ${['complaint', 'negative-post', 'storm', 'opportunity'].map((k) => `${k} ${alerts.filter((a) => a.kind === k).length}`).join(', ')}`);
   const posts = alerts.filter((a) => a.kind !== 'storm').reduce((n, a) => n + a.count, 0);
   const grouped = alerts.filter((a) => a.stormId);
