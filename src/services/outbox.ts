@@ -23,13 +23,18 @@ const REPLAN_BATCH = 200;
  * leaves the marker, and the sweep (replanUndelivered) or a retried page plans the event again:
  * job ids are deterministic, so planning twice makes no second job. Events that carry no marker
  * (a retried page finding them handed on already) are left alone.
- * Store round trips per page: the planner's notification-log reads, one write of the open
- * deliveries, one queue bulk add, one marker update.
+ * Store round trips per page: earlier marked events of the same alerts, the planner's
+ * notification-log reads, one write of the open deliveries, one queue bulk add, one marker update.
  * Returns how many deliveries were handed on.
  */
 export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[]): Promise<number> {
-  const marked = dedupe(events.filter(isUndelivered));
-  if (marked.length === 0) return 0;
+  const own = events.filter(isUndelivered);
+  if (own.length === 0) return 0;
+  // An earlier event of the same alert still marked (its page failed between appending and handing
+  // on, and is being retried) goes on first, with these: handed on after them, it would find a later
+  // event of its alert sent already and be superseded, lost to an `every` receiver.
+  const earlier = await deps.store.undeliveredOfAlerts([...new Set(own.map((e) => e.alertId))]);
+  const marked = dedupe([...earlier, ...own]);
   const requests = await planDeliveries(deps, marked);
   // Open before the jobs exist: a later event's job must see an earlier one it waits for.
   const byId = new Map(marked.map((e) => [e.id, e]));

@@ -443,6 +443,13 @@ export class Store {
   }
 
   /** The outbox: events still marked undelivered whose time is at or before `before` (ms), oldest first, still marked. */
+  /** Events of these alerts still marked undelivered (any age): one round trip, on the (alertId, seq) index. */
+  async undeliveredOfAlerts(alertIds: string[]): Promise<AlertEvent[]> {
+    if (alertIds.length === 0) return [];
+    const docs = await this.models.AlertEvent.collection.find({ alertId: { $in: alertIds }, [OUTBOX_MARKER]: { $exists: true } } as any).toArray();
+    return docs.map((d) => withoutId(d) as AlertEvent);
+  }
+
   async undeliveredEvents(before: number, limit = 500): Promise<AlertEvent[]> {
     const docs = await this.models.AlertEvent.collection
       .find({ [OUTBOX_MARKER]: { $lte: before } })

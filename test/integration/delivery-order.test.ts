@@ -231,6 +231,23 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     expect((await records(h)).map((r) => r.status)).toEqual(['sent']);
   });
 
+  it('every mode: an earlier event whose page died before handing it on goes out before the later one, not superseded by it', async () => {
+    hook.answer = () => 204;
+    h = await startDelivering([{ id: 'crm', type: 'webhook', url, secretEnv: 'HOOK_SECRET', timeout: '2s' }], { HOOK_SECRET: hook.secret });
+    const alert = alertOf('hotel-zeezicht/x/crashed-page');
+    // The first page appended the trigger and died before handing it on (it stays marked).
+    const trigger = withEventId({ type: 'alert.triggered', alert, at: new Date().toISOString() });
+    const [stranded] = (await h.app.store.appendEvents([trigger])).events;
+    await h.app.store.saveAlerts([trigger.alert]);
+    // The next page of the brand goes through at once.
+    const { event: update } = await change(h, alert, 'alert.updated');
+    await waitFor('both to be delivered', () => hook.accepted.length >= 2, 20_000);
+    expect(hook.accepted).toEqual([stranded.id, update.id]);
+    const byEvent = new Map((await records(h)).map((r) => [r.eventId, r.status]));
+    expect(byEvent.get(stranded.id)).toBe('sent');
+    expect(byEvent.get(update.id)).toBe('sent');
+  });
+
   it('410 Gone disables the receiver: later deliveries are recorded failed without a request, until it is enabled again', async () => {
     let gone = true;
     hook.answer = () => (gone ? 410 : 204);
