@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import type { ResolvedBrand } from '../config/load';
 import type { BlueskySourceConfig } from '../config/sources/bluesky';
-import { brandMatcher } from '../domain/matcher';
+import { brandMatcher, handleTerm, parseKeyword, type MatchTerm } from '../domain/matcher';
 import { RepwatchError } from '../domain/errors';
 import { mentionSchema, type Engagement, type Mention } from '../domain/mention';
 import type { Logger } from '../logger';
@@ -90,8 +90,8 @@ function malformed(what: string, problem: string): RepwatchError {
 export function blueskyPostId(did: string, rkey: string): string {
   const m = /^did:([a-z0-9]+):(.+)$/.exec(did);
   if (!m || !rkey) throw new RepwatchError('RW_ERR_INPUT_INVALID', 'not a DID and record key');
-  const esc = (s: string, extra: RegExp) => s.replace(/%/g, '%25').replace(/:/g, '%3A').replace(extra, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `${m[1]}.${esc(m[2], /(?!)/g)}_${esc(rkey, /_/g)}`;
+  const esc = (s: string) => s.replace(/%/g, '%25').replace(/:/g, '%3A');
+  return `${m[1]}.${esc(m[2])}_${esc(rkey).replace(/_/g, '%5F')}`;
 }
 
 function unescapeId(s: string): string {
@@ -124,34 +124,49 @@ function postUrl(handle: string | undefined, did: string, rkey: string): string 
 
 // ---- search terms --------------------------------------------------------------------------
 
-const BARE_TERM = /^#?[\p{L}\p{N}_]+$/u;
+const BARE_WORD = /^[\p{L}\p{N}_]+$/u;
+
+/** A matcher term as Bluesky search syntax: a word as is, a phrase quoted, a #tag as a tag, an @mention as its name. */
+function searchTerm(t: MatchTerm): string | undefined {
+  if (t.kind === 'hashtag') return t.raw;
+  const text = (t.kind === 'mention' ? t.raw.replace(/^@/, '') : t.raw).replace(/["\u201c\u201d]/g, ' ').replace(/\s+/g, ' ').trim();
+  if (!text) return undefined;
+  return BARE_WORD.test(text) ? text : `"${text}"`;
+}
 
 /**
- * The searchPosts queries for a brand, one per keyword or handle. Bluesky search has no OR (it
- * ANDs every word: bluesky-social/atproto#3751, social-app#1522) but does take quoted phrases, so
- * each term is its own query and the poll goes through them in rotation, one call per poll.
- * Handles are searched as words (brand handles are X-style names, not Bluesky domain handles).
+ * The searchPosts queries for a brand, built from the same parsed keywords as the brand matcher.
+ * Bluesky search has no OR (it ANDs every word: bluesky-social/atproto#3751, social-app#1522) but
+ * takes quoted phrases, so every OR alternative of every keyword, and every handle, is its own
+ * query, and the poll goes through them in rotation, one call per poll. Negated terms and
+ * exclusions are left out of the queries (a query may find too much, never too little): the
+ * brand matcher applies them to what comes back.
  */
 export function blueskySearchTerms(brand: Pick<ResolvedBrand, 'id' | 'keywords' | 'handles'>): string[] {
   const terms: string[] = [];
   const seen = new Set<string>();
-  const add = (raw: string) => {
-    const k = raw.trim();
-    if (!k) return;
-    let term: string;
-    if (BARE_TERM.test(k)) term = k;
-    else {
-      // A '"' inside a phrase cannot be escaped reliably; dropping it keeps the query valid.
-      const phrase = k.replace(/["\u201c\u201d]/g, ' ').replace(/\s+/g, ' ').trim();
-      if (!phrase) return;
-      term = `"${phrase}"`;
-    }
-    if (seen.has(term.toLowerCase())) return;
-    seen.add(term.toLowerCase());
-    terms.push(term);
+  const add = (query: string) => {
+    if (!query || seen.has(query.toLowerCase())) return;
+    seen.add(query.toLowerCase());
+    terms.push(query);
   };
-  for (const k of brand.keywords) add(k);
-  for (const h of brand.handles) add(h.replace(/^@/, ''));
+  for (const k of brand.keywords) {
+    const parsed = parseKeyword(k);
+    for (const branch of parsed?.branches ?? []) {
+      add(
+        branch
+          .filter((l) => !l.negated)
+          .map((l) => searchTerm(l.term))
+          .filter((q): q is string => q !== undefined)
+          .join(' '),
+      );
+    }
+  }
+  for (const h of brand.handles) {
+    const t = handleTerm(h);
+    const q = t && searchTerm(t);
+    if (q) add(q);
+  }
   if (terms.length === 0) {
     throw new RepwatchError('RW_ERR_CONFIG_INVALID', `brand "${brand.id}" has no keyword or handle to search Bluesky for`, { details: { brandId: brand.id } });
   }
@@ -270,8 +285,18 @@ interface Session {
   pds: string;
 }
 
+/** A refused sign-in is not tried again for this long (createSession allows 30 per 5 minutes and 300 a day per account). */
+const SIGN_IN_REFUSED_MS = 5 * 60_000;
+
+interface SessionEntry {
+  session?: Session;
+  pending?: Promise<Session>;
+  /** The last sign-in failed for good (or was rate limited): the same error until this time, without a call. */
+  blocked?: { error: RepwatchError; until: number };
+}
+
 /** Sessions per (service, identifier), kept in memory: createSession is limited to 30 per 5 minutes per account. */
-const sessions = new Map<string, { session?: Session; pending?: Promise<Session> }>();
+const sessions = new Map<string, SessionEntry>();
 
 function sessionTokens(): string[] {
   const out: string[] = [];
@@ -367,6 +392,10 @@ function getSession(a: Auth, stale?: string): Promise<Session> {
   const key = `${a.service}\u0000${a.identifier}`;
   const entry = sessions.get(key);
   if (entry?.pending) return entry.pending;
+  if (entry?.blocked && entry.blocked.until > a.now()) {
+    const { error, until } = entry.blocked;
+    return Promise.reject(new RepwatchError(error.code, error.message, { details: error.details, retryAfterMs: error.code === 'RW_ERR_PLATFORM_RATE_LIMITED' ? until - a.now() : undefined }));
+  }
   const current = entry?.session;
   if (current && current.accessJwt !== stale && (current.accessExpiresAt === undefined || current.accessExpiresAt - TOKEN_EARLY_MS > a.now())) {
     return Promise.resolve(current);
@@ -376,9 +405,12 @@ function getSession(a: Auth, stale?: string): Promise<Session> {
   pending.then(
     (session) => sessions.set(key, { session }),
     (err: unknown) => {
-      // Refused credentials drop the session; a passing failure keeps it for the next try.
-      if (err instanceof RepwatchError && err.code === 'RW_ERR_PLATFORM_REJECTED') sessions.delete(key);
-      else sessions.set(key, { session: current });
+      // Refused credentials drop the session and are not tried again for a while (every stream
+      // lookup would otherwise sign in again); a passing failure keeps the session for the next try.
+      if (err instanceof RepwatchError && err.code === 'RW_ERR_PLATFORM_REJECTED') sessions.set(key, { blocked: { error: err, until: a.now() + SIGN_IN_REFUSED_MS } });
+      else if (err instanceof RepwatchError && err.code === 'RW_ERR_PLATFORM_RATE_LIMITED' && !current) {
+        sessions.set(key, { blocked: { error: err, until: a.now() + (err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS) } });
+      } else sessions.set(key, { session: current });
     },
   );
   return pending;
@@ -610,11 +642,11 @@ function termsKey(terms: string[]): string {
   return createHash('sha1').update(JSON.stringify(terms)).digest('hex').slice(0, 12);
 }
 
-function readSearchCursor(cursor: Cursor | null, now: number, key: string): SearchCursor {
+function readSearchCursor(cursor: Cursor | null, now: number, key: string, termCount: number): SearchCursor {
   const since = isoTime(cursor?.since) ?? new Date(now - FIRST_LOOKBACK_MS).toISOString();
   const until = isoTime(cursor?.until);
-  const term = typeof cursor?.term === 'number' && Number.isInteger(cursor.term) && cursor.term >= 0 ? cursor.term : 0;
-  if (!until || cursor?.terms !== key) {
+  const term = typeof cursor?.term === 'number' && Number.isInteger(cursor.term) && cursor.term >= 0 ? cursor.term : -1;
+  if (!until || cursor?.terms !== key || term < 0 || term >= termCount) {
     // A new round (or the brand's terms changed mid-round: start it again, the store drops repeats).
     return { since, until: new Date(Math.max(now, Date.parse(since) + 1)).toISOString(), term: 0, page: null, pages: 0, terms: key };
   }
@@ -630,7 +662,7 @@ function toCursor(c: SearchCursor): Cursor {
 async function poll(ctx: BlueskyPollContext): Promise<PollResult> {
   const { brand, source, logger } = ctx;
   const terms = blueskySearchTerms(brand);
-  const cur = readSearchCursor(ctx.cursor, ctx.now, termsKey(terms));
+  const cur = readSearchCursor(ctx.cursor, ctx.now, termsKey(terms), terms.length);
   const term = terms[cur.term];
   const a = authOf(ctx, () => ctx.now);
   const params: [string, string][] = [
@@ -643,12 +675,24 @@ async function poll(ctx: BlueskyPollContext): Promise<PollResult> {
   if (source.lang) params.push(['lang', source.lang]);
   if (cur.page) params.push(['cursor', cur.page]);
 
-  const reply = await authed(a, (token, pds) => xrpc({ base: pds, nsid: 'app.bsky.feed.searchPosts', params, token, what: WHAT_SEARCH }));
-  if (reply.status === 429) {
-    const resumeAt = resumeAtFrom(reply.headers, ctx.now);
-    logger.debug({ brandId: brand.id, sourceId: source.id, resumeAt }, 'Bluesky rate limit reached; waiting for reset');
-    return { mentions: [], cursor: toCursor(cur), hasMore: false, resumeAt };
+  try {
+    return await searchPage(ctx, a, terms, cur, params);
+  } catch (err) {
+    if (err instanceof RepwatchError && err.code === 'RW_ERR_PLATFORM_RATE_LIMITED') {
+      // Signing in, searching or looking up followers: wait for the reset and read this page again
+      // (without followers an influencer's complaint would look small).
+      const resumeAt = ctx.now + (err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS);
+      logger.debug({ brandId: brand.id, sourceId: source.id, resumeAt }, 'Bluesky rate limit reached; waiting for reset');
+      return { mentions: [], cursor: toCursor(cur), hasMore: false, resumeAt };
+    }
+    throw err;
   }
+}
+
+async function searchPage(ctx: BlueskyPollContext, a: Auth, terms: string[], cur: SearchCursor, params: [string, string][]): Promise<PollResult> {
+  const { brand, source, logger } = ctx;
+  const term = terms[cur.term];
+  const reply = await authed(a, (token, pds) => xrpc({ base: pds, nsid: 'app.bsky.feed.searchPosts', params, token, what: WHAT_SEARCH }));
   if (reply.status < 200 || reply.status >= 300) throw xrpcError(WHAT_SEARCH, reply, ctx.now, a.scrub());
   if (!reply.json) throw malformed(WHAT_SEARCH, 'body is not JSON');
   const body = reply.body;
@@ -668,16 +712,7 @@ async function poll(ctx: BlueskyPollContext): Promise<PollResult> {
     else notAbout += 1;
   });
 
-  let profiles: Map<string, AuthorInfo>;
-  try {
-    profiles = await lookupAuthors(a, views.map((v) => v.did));
-  } catch (err) {
-    if (err instanceof RepwatchError && err.code === 'RW_ERR_PLATFORM_RATE_LIMITED') {
-      // Without followers an influencer's complaint would look small: read this page again after the reset.
-      return { mentions: [], cursor: toCursor(cur), hasMore: false, resumeAt: ctx.now + (err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS) };
-    }
-    throw err;
-  }
+  const profiles = await lookupAuthors(a, views.map((v) => v.did));
 
   const mentions: Mention[] = [];
   for (const v of views) {
