@@ -268,4 +268,30 @@ export const api = {
   expireSilence: (id: string) => request<{ silence: Silence }>('DELETE', `/silences/${enc(id)}`),
   report: (since: string, brand?: string) => request<{ from: string; to: string; brands: BrandReport[] }>('GET', `/report?since=${enc(since)}${brand ? `&brand=${enc(brand)}` : ''}`),
   timeline: (brand: string, since: string, bucket: string) => request<Timeline>('GET', `/brands/${enc(brand)}/timeline?since=${enc(since)}&bucket=${enc(bucket)}`),
+  sources: () => request<{ items: SourceOverview[] }>('GET', '/sources'),
+  receivers: () => request<{ items: ReceiverState[] }>('GET', '/receivers'),
+  enableReceiver: (id: string) => request<{ receiver: ReceiverState }>('POST', `/receivers/${enc(id)}/enable`),
 };
+
+/** GET /api/v1/sources: whether each source hears (src/services/sources.ts). */
+export interface SourceOverview {
+  brandId: string;
+  sourceId: string;
+  platform: string;
+  state: 'ok' | 'refused' | 'failing' | 'stale' | 'silent' | 'disconnected';
+  reason?: string;
+  health: { lastAttemptAt?: number; lastSuccessAt?: number; consecutiveFailures: number; lastError?: { code: string; message: string; at: number }; postsRecent: number; historyHours: number; usualPerHour: number; stream?: { connected: boolean; since: number } };
+  coverageAlertId?: string;
+  quota?: { used: number; limit: number; unit: string };
+}
+
+/** GET /api/v1/receivers: a webhook endpoint that answered 410 Gone is disabled until enabled again. */
+export interface ReceiverState {
+  id: string;
+  type: string;
+  state: 'enabled' | 'disabled';
+  since: number;
+  reason: string;
+  code?: string;
+  by?: string;
+}

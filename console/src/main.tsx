@@ -1,3 +1,4 @@
+import { SourcesView } from './views/Sources';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, whenSignedOut } from './api';
@@ -76,6 +77,8 @@ function Page({ route }: { route: Route }) {
       return <SilencesView />;
     case 'report':
       return <ReportView />;
+    case 'sources':
+      return <SourcesView />;
     default:
       return (
         <section>
@@ -107,6 +110,7 @@ function Header({ route, name, onSignOut }: { route: Route; name: string; onSign
         {tab('brands', paths.brand(), 'Brands')}
         {tab('silences', paths.silences(), 'Silences')}
         {tab('report', paths.report(), 'Report')}
+        {tab('sources', paths.sources(), 'Sources')}
       </nav>
       <span class={`live ${live}`} title="Updates from the alert stream" data-live={live}>
         {LIVE_LABEL[live]}

@@ -7,6 +7,7 @@ export type Route =
   | { view: 'brands'; id?: string }
   | { view: 'silences' }
   | { view: 'report' }
+  | { view: 'sources' }
   | { view: 'not-found' };
 
 export function parseRoute(pathname: string): Route {
@@ -18,6 +19,7 @@ export function parseRoute(pathname: string): Route {
     if (parts[0] === 'brands' && parts.length <= 2) return { view: 'brands', id: parts[1] ? decodeURIComponent(parts[1]) : undefined };
     if (parts[0] === 'silences' && parts.length === 1) return { view: 'silences' };
     if (parts[0] === 'report' && parts.length === 1) return { view: 'report' };
+    if (parts[0] === 'sources' && parts.length === 1) return { view: 'sources' };
   } catch {
     // a malformed escape: not a page of ours
   }
@@ -30,6 +32,7 @@ export const paths = {
   brand: (id?: string) => (id ? `/brands/${encodeURIComponent(id)}` : '/brands'),
   silences: () => '/silences',
   report: () => '/report',
+  sources: () => '/sources',
 };
 
 const NAVIGATE = 'rw:navigate';

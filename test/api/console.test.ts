@@ -185,6 +185,12 @@ describe('the on-call console in chromium', () => {
     await expectText(page.locator('.detail-head').getByTestId('status'), /^acknowledged$/);
     await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-phone.png') });
 
+    // Sources: a refused source says so, in red, with the reason.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await app!.sourceHealth.failed('hotel-zeezicht', 's', { code: 'RW_ERR_PLATFORM_REJECTED', message: '401 Unauthorized' }, Date.now());
+    await page.getByRole('link', { name: 'Sources' }).click();
+    await expectText(page.getByTestId('sources').locator('tr', { hasText: 'hotel-zeezicht' }), /refused.*credentials/s);
+
     // Signing out clears the cookie: a reload shows the sign-in page again.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
