@@ -2,20 +2,28 @@
  * `npm run bench`: replays posts through the whole pipeline (poll → ingest → store → alert →
  * signed webhook) and measures, in the same run and against the same store:
  *   - end-to-end posts/s and alert latency (post fetched → alert received by the local receiver);
+ *   - the store round trips it costs: MongoDB and Redis commands per 1,000 posts and per delivery
+ *     (scripts/bench/round-trips.ts: the driver's command monitoring and ioredis's diagnostics
+ *     channel, counted per role);
+ *   - alert latency at steady load: posts arriving at half the rate just measured (p50, p99, max);
  *   - the raw bulk-insert rate of the same documents (the ceiling the store sets);
- *   - a one-job-per-post pipeline doing the same work (the design repwatch avoids).
- * Figures are ratios within one run: these machines are shared and noisy.
+ *   - a one-job-per-post pipeline doing the same work (the design repwatch avoids);
+ *   - peak resident memory (the roles run in this one process, as three instances: see
+ *     scripts/bench/pipeline.ts).
+ * Figures are ratios within one run: these machines are shared and noisy. Round-trip counts do
+ * not depend on the machine.
  *
- *   npm run bench -- [--posts 100000] [--per-post 10000] [--profile]
+ *   npm run bench -- [--posts 100000] [--per-post 10000] [--steady-seconds 30] [--profile] [--json]
+ *
+ * --steady-seconds 0 leaves the half-load phase out; --json prints every figure as one JSON
+ * object on the last line.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { stringify } from 'yaml';
 import { analyze } from '../src/analysis';
-import { loadConfig } from '../src/config/load';
 import { mentionKey } from '../src/domain/mention';
 import { applySignal, evaluatePost } from '../src/domain/policy';
 import { createLogger } from '../src/logger';
@@ -23,11 +31,12 @@ import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { redisSequence } from '../src/store/sequence';
 import { Store, insertNew } from '../src/store/store';
-import { startRepwatch } from '../workers/app';
-import { outstandingJobs } from '../workers/queues';
 import { servicesUp } from './demo';
 import { generateBenchPosts } from './demo-scenario';
 import { WebhookReceiver, newWebhookSecret } from './webhook-receiver';
+import { ROLE_GROUPS, alertLatencies, percentile, runReplay, writeBenchConfig, type ReplayRun } from './bench/pipeline';
+import { CommandCounter, combine, runAs, withMonitoring } from './bench/round-trips';
+import { RssSampler, processPeakRssMb } from './bench/rss';
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
 const arg = (name: string, dflt: number) => {
@@ -35,11 +44,10 @@ const arg = (name: string, dflt: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
-const pct = (xs: number[], p: number) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+const pct = percentile;
+const per = (n: number, of: number, scale = 1) => (of > 0 ? Math.round((n / of) * scale * 100) / 100 : NaN);
+const num = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : 'n/a');
+const ms = (xs: number[]) => `p50 ${num(pct(xs, 50))} ms, p99 ${num(pct(xs, 99))} ms, max ${num(xs.length ? Math.max(...xs) : NaN)} ms`;
 /**
  * `--profile`: time spent in each store, case-index and lock call, summed over concurrent calls
  * and printed at the end. It shows where a page's time goes (round trips to the store, mostly).
@@ -74,33 +82,56 @@ function profileCalls(): () => string {
 }
 
 const BRAND = 'benchbrand';
+const SOURCE = 'replay';
+
+/** What one pipeline run costs in commands: per 1,000 posts (poll, ingest, sla) and per delivery (deliver). */
+function roundTrips(run: ReplayRun) {
+  const work = combine(run.counts, ['work']);
+  const deliver = combine(run.counts, ['deliver']);
+  const deliveries = run.received.length;
+  return {
+    work,
+    deliver,
+    deliveries,
+    mongoPer1000Posts: per(work.mongo, run.posts, 1000),
+    mongoPerDelivery: per(deliver.mongo, deliveries),
+    mongoPer1000PostsWithDeliveries: per(work.mongo + deliver.mongo, run.posts, 1000),
+    redisPer1000Posts: per(work.redis, run.posts, 1000),
+    redisPerDelivery: per(deliver.redis, deliveries),
+    redisPer1000PostsWithDeliveries: per(work.redis + deliver.redis, run.posts, 1000),
+  };
+}
+
+const top = (byOp: Record<string, number>, n = 12) =>
+  Object.entries(byOp)
+    .slice(0, n)
+    .map(([op, count]) => `${op} ${count}`)
+    .join(', ');
 
 async function main(): Promise<void> {
   const profile = process.argv.includes('--profile') ? profileCalls() : undefined;
+  const json = process.argv.includes('--json');
   const total = arg('--posts', 100_000);
   const perPostCount = Math.min(total, arg('--per-post', 10_000));
-  const { redisUrl, mongoUri } = servicesUp();
+  const steadySeconds = arg('--steady-seconds', 30);
+  const { redisUrl, mongoUri: plainMongoUri } = servicesUp();
+  // Every phase runs with command monitoring on, so they are measured under the same conditions.
+  const mongoUri = withMonitoring(plainMongoUri);
+  const counter = new CommandCounter();
   const runId = Date.now().toString(36);
   const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr as any });
 
   out(`repwatch bench: ${total.toLocaleString('en-US')} posts (run ${runId})`);
   const posts = generateBenchPosts(total, 42).map((p) => ({ ...p, brandId: BRAND }));
-  const dir = mkdtempSync(path.join(tmpdir(), 'repwatch-bench-'));
-  writeFileSync(path.join(dir, 'posts.jsonl'), posts.map((p) => JSON.stringify(p)).join('\n') + '\n');
   const secret = newWebhookSecret();
   const receiver = new WebhookReceiver(secret);
   const hookUrl = await receiver.start();
-  writeFileSync(
-    path.join(dir, 'brands.yaml'),
-    stringify({ brands: [{ id: BRAND, name: 'Bench Brand', keywords: ['benchbrand'], sources: [{ id: 'replay', platform: 'replay', file: 'posts.jsonl', speed: 'max', pageSize: 500, pollEvery: '200ms' }] }] }),
-  );
-  writeFileSync(path.join(dir, 'receivers.yaml'), stringify({ receivers: [{ id: 'local', type: 'webhook', urlEnv: 'HOOK_URL', secretEnv: 'HOOK_SECRET', minSeverity: 'low' }] }));
-  // No grouping timers: every change is delivered at once, so the run measures work, not waiting.
-  writeFileSync(path.join(dir, 'routing.yaml'), stringify({ route: { receivers: ['local'], groupWait: '0s', groupInterval: '0s' } }));
-  const { config, secrets } = loadConfig({ dir, env: { HOOK_URL: hookUrl, HOOK_SECRET: secret } });
+  const loaded = writeBenchConfig(mkdtempSync(path.join(tmpdir(), 'repwatch-bench-')), { brandId: BRAND, sourceId: SOURCE, posts, speed: 'max', hookUrl, hookSecret: secret });
+  const { config, secrets } = loaded;
   const policy = config.brands[0].effectivePolicy;
 
   // 1. Raw bulk insert of the same documents (judged beforehand, so only the store is timed).
+  let rss = new RssSampler().start();
   const judged = analyze(posts.map((p) => ({ text: p.text, langHint: p.langHint })));
   const rawStore = await Store.connect({ uri: mongoUri, dbName: `rwbench_raw_${runId}` });
   const now = Date.now();
@@ -110,98 +141,174 @@ async function main(): Promise<void> {
   const rawRate = rate(docs.length, Date.now() - t);
   await rawStore.conn.dropDatabase();
   await rawStore.close();
+  const rawRssMb = rss.stop();
   out(`raw bulk insert (insertMany, 500 per call):  ${rawRate.toLocaleString('en-US')} docs/s`);
 
-  // 2. The pipeline end to end.
-  const prefix = `{rwbench-${runId}}`;
-  const dbName = `rwbench_e2e_${runId}`;
-  const app = await startRepwatch({ config, secrets, logger, redisUrl, mongoUri, dbName, queuePrefix: prefix });
+  // 2. The pipeline end to end, at full load (the replay as fast as the pipeline takes it).
   const redis = new Redis(redisUrl);
-  t = Date.now();
-  let lastPrint = t;
-  let stored = 0;
-  let ingestBusyMs = 0;
-  app.workers.ingest?.on('completed', (job, r) => {
-    stored += r.posts;
-    ingestBusyMs += (job.finishedOn ?? 0) - (job.processedOn ?? 0);
+  const e2e = await runReplay({
+    start: { config, secrets, logger, redisUrl, mongoUri, dbName: `rwbench_e2e_${runId}`, queuePrefix: `{rwbench-${runId}}` },
+    brandId: BRAND,
+    sourceId: SOURCE,
+    receiver,
+    counter,
+    onProgress: (p) => out(`  … ${p.posts.toLocaleString('en-US')} posts through ingest, ${p.delivered} alerts delivered`),
   });
-  // A failing page would be retried forever at this pace: the bench stops on the first failure.
-  let ingestFailure: Error | undefined;
-  app.workers.ingest?.on('failed', (_job, err) => {
-    ingestFailure ??= err;
-  });
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
-    if (ingestFailure) throw new Error(`an ingest job failed, so the figures would mean nothing: ${ingestFailure.message}`);
-    const cursor = await redis.hget(`${prefix}:source:${BRAND}:replay`, 'cursor');
-    const counts = await Promise.all([app.queues.ingest, app.queues.deliver].map(outstandingJobs));
-    if (cursor && JSON.parse(cursor).done && counts.every((n) => n === 0)) break;
-    if (Date.now() - lastPrint > 5000) {
-      out(`  … ${stored.toLocaleString('en-US')} posts through ingest, ${receiver.received.length} alerts delivered`);
-      lastPrint = Date.now();
-    }
+  const e2eRate = rate(total, e2e.ms);
+  const full = alertLatencies(e2e.received);
+  const trips = roundTrips(e2e);
+  out(`pipeline end to end:                         ${e2eRate.toLocaleString('en-US')} posts/s (${e2e.stored.toLocaleString('en-US')} stored, ${e2e.received.length} alerts delivered, all signatures verified: ${e2e.received.every((r) => r.verified)})`);
+  out(`ingest jobs busy ${Math.round((e2e.ingestBusyMs / e2e.ms) * 100)}% of the time (summed over ${config.settings.ingestConcurrency} concurrent)`);
+  out(`alert latency, fetched → delivered:          new alerts ${ms(full.newAlertMs)} (${full.newAlertMs.length}); every delivery p50 ${num(pct(full.allMs, 50))} ms, p99 ${num(pct(full.allMs, 99))} ms`);
+  out(`store round trips (MongoDB commands):        ${num(trips.mongoPer1000Posts)} per 1,000 posts (${ROLE_GROUPS.work.join(', ')}), ${num(trips.mongoPerDelivery)} per delivery (${trips.deliveries} deliveries); ${num(trips.mongoPer1000PostsWithDeliveries)} per 1,000 posts with the deliveries`);
+  out(`Redis commands:                              ${num(trips.redisPer1000Posts)} per 1,000 posts, ${num(trips.redisPerDelivery)} per delivery; ${num(trips.redisPer1000PostsWithDeliveries)} per 1,000 posts with the deliveries`);
+  if (profile) {
+    out(`  MongoDB per role: work ${top(trips.work.mongoByOp)}`);
+    out(`                    deliver ${top(trips.deliver.mongoByOp)}`);
+    out(`  Redis per role:   work ${top(trips.work.redisByCommand)}`);
+    out(`                    deliver ${top(trips.deliver.redisByCommand)}`);
   }
-  const e2eMs = Date.now() - t;
-  const storedCount = await app.store.models.Mention.estimatedDocumentCount();
-  const latencies = receiver.received.map((r) => r.receivedAt - Date.parse(r.body.data.alert.post.ingestedAt));
-  const e2eRate = rate(total, e2eMs);
-  await app.store.conn.dropDatabase();
-  await app.close();
-  out(`pipeline end to end:                         ${e2eRate.toLocaleString('en-US')} posts/s (${storedCount.toLocaleString('en-US')} stored, ${receiver.received.length} alerts delivered, all signatures verified: ${receiver.received.every((r) => r.verified)})`);
-  out(`ingest jobs busy ${Math.round((ingestBusyMs / e2eMs) * 100)}% of the time (summed over ${config.settings.ingestConcurrency} concurrent)`);
-  out(`alert latency, fetched → delivered:          p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms`);
 
-  // 3. One job per post doing the same work: analyze, store, evaluate, alert.
+  // 3. Steady load at half that rate: posts arrive at a constant pace (the replay's clock sped up),
+  // so latency is the pipeline's own, not a backlog's.
+  let half: { targetRate: number; rate: number; run: ReplayRun; latency: ReturnType<typeof alertLatencies>; trips: ReturnType<typeof roundTrips> } | undefined;
+  if (steadySeconds > 0 && e2eRate > 0) {
+    const targetRate = e2eRate / 2;
+    const count = Math.max(100, Math.round(targetRate * steadySeconds));
+    const steadyPosts = generateBenchPosts(count, 43).map((p) => ({ ...p, brandId: BRAND }));
+    const spacingMs = (Date.parse(steadyPosts[count - 1].createdAt) - Date.parse(steadyPosts[0].createdAt)) / (count - 1);
+    const steadyConfig = writeBenchConfig(mkdtempSync(path.join(tmpdir(), 'repwatch-bench-steady-')), {
+      brandId: BRAND,
+      sourceId: SOURCE,
+      posts: steadyPosts,
+      speed: (targetRate * spacingMs) / 1000,
+      hookUrl,
+      hookSecret: secret,
+    });
+    out(`half load: ${count.toLocaleString('en-US')} posts arriving at ${Math.round(targetRate).toLocaleString('en-US')} posts/s for about ${steadySeconds} s`);
+    const run = await runReplay({
+      start: { ...steadyConfig, logger, redisUrl, mongoUri, dbName: `rwbench_half_${runId}`, queuePrefix: `{rwbench-half-${runId}}` },
+      brandId: BRAND,
+      sourceId: SOURCE,
+      receiver,
+      counter,
+      onProgress: (p) => out(`  … ${p.posts.toLocaleString('en-US')} posts through ingest, ${p.delivered} alerts delivered`),
+    });
+    // The pace the posts were fetched at: the replay's clock, as the polls saw it.
+    const fetchSpan = run.lastFetchAt - run.firstFetchAt;
+    half = { targetRate, rate: fetchSpan > 0 ? rate(run.posts, fetchSpan) : NaN, run, latency: alertLatencies(run.received), trips: roundTrips(run) };
+    out(`alert latency at half load, fetched → delivered: new alerts ${ms(half.latency.newAlertMs)} (${half.latency.newAlertMs.length}); fetched at ${num(half.rate)} posts/s, ${run.received.length} alerts delivered, ingest jobs busy ${Math.round((run.ingestBusyMs / run.ms) * 100)}%`);
+    // Posts arriving slowly come in smaller pages (what arrived since the last poll), so a post's share of each page's round trips grows.
+    out(`  at half load: ${num(half.trips.mongoPer1000Posts)} MongoDB commands per 1,000 posts in ${run.pages} pages (about ${Math.round(run.posts / Math.max(1, run.pages))} posts each), ${num(half.trips.mongoPerDelivery)} per delivery`);
+  }
+
+  // 4. One job per post doing the same work: analyze, store, evaluate, alert.
+  rss = new RssSampler().start();
   const perPrefix = `{rwbench-per-${runId}}`;
-  const perStore = await Store.connect({ uri: mongoUri, dbName: `rwbench_per_${runId}`, sequence: redisSequence(redis, `${perPrefix}:alert-stream-seq`) });
+  const perStore = await runAs('perpost-setup', () => Store.connect({ uri: mongoUri, dbName: `rwbench_per_${runId}`, sequence: redisSequence(redis, `${perPrefix}:alert-stream-seq`) }));
   const queue = new Queue('perpost', { connection: redis, prefix: perPrefix });
   const subset = posts.slice(0, perPostCount);
+  counter.reset();
   t = Date.now();
-  for (let i = 0; i < subset.length; i += 1000)
-    await queue.addBulk(subset.slice(i, i + 1000).map((m) => ({ name: 'post', data: m, opts: { jobId: `p-${m.postId}`, removeOnComplete: true } })));
-  let done = 0;
   let failedPerPost = 0;
   const brandRef = { id: BRAND, name: 'Bench Brand', policy };
-  const finished = new Promise<void>((resolve) => {
-    const worker = new Worker(
-      'perpost',
-      async (job) => {
-        const m = job.data;
-        const [j] = analyze([{ text: m.text, langHint: m.langHint }]);
-        await insertNew(perStore.models.Mention.collection, [{ _id: mentionKey(m), ...m, judgement: j, ingestedAt: new Date() }]);
-        const signal = evaluatePost(brandRef, m, j, { topic: 'general', ingestedAt: Date.now() });
-        if (!signal) return;
-        const { alert } = applySignal(brandRef, undefined, signal.fingerprint, signal, true, Date.now());
-        await perStore.appendEvents([{ type: 'alert.triggered', alert, at: alert.createdAt }]);
-      },
-      { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: perPrefix, concurrency: 16 },
-    );
-    const settle = () => {
-      if (++done === subset.length) void worker.close().then(() => resolve());
-    };
-    worker.on('completed', settle);
-    worker.on('failed', (_job, err) => {
-      failedPerPost++;
-      if (failedPerPost === 1) process.stderr.write(`one-job-per-post failure: ${err.message}\n`);
-      settle();
+  const perWorkerRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  await runAs('perpost', async () => {
+    for (let i = 0; i < subset.length; i += 1000)
+      await queue.addBulk(subset.slice(i, i + 1000).map((m) => ({ name: 'post', data: m, opts: { jobId: `p-${m.postId}`, removeOnComplete: true } })));
+    let done = 0;
+    await new Promise<void>((resolve) => {
+      const worker = new Worker(
+        'perpost',
+        async (job) => {
+          const m = job.data;
+          const [j] = analyze([{ text: m.text, langHint: m.langHint }]);
+          await insertNew(perStore.models.Mention.collection, [{ _id: mentionKey(m), ...m, judgement: j, ingestedAt: new Date() }]);
+          const signal = evaluatePost(brandRef, m, j, { topic: 'general', ingestedAt: Date.now() });
+          if (!signal) return;
+          const { alert } = applySignal(brandRef, undefined, signal.fingerprint, signal, true, Date.now());
+          await perStore.appendEvents([{ type: 'alert.triggered', alert, at: alert.createdAt }]);
+        },
+        { connection: perWorkerRedis, prefix: perPrefix, concurrency: 16 },
+      );
+      const settle = () => {
+        if (++done === subset.length) void worker.close().then(() => resolve());
+      };
+      worker.on('completed', settle);
+      worker.on('failed', (_job, err) => {
+        failedPerPost++;
+        if (failedPerPost === 1) process.stderr.write(`one-job-per-post failure: ${err.message}\n`);
+        settle();
+      });
     });
   });
-  await finished;
   const perRate = rate(subset.length, Date.now() - t);
+  const perTrips = combine(counter.snapshot(), ['perpost']);
   await perStore.conn.dropDatabase();
   await perStore.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  out(`one job per post (${subset.length.toLocaleString('en-US')} posts, concurrency 16):   ${perRate.toLocaleString('en-US')} posts/s${failedPerPost ? ` (${failedPerPost} jobs failed)` : ''}`);
+  await perWorkerRedis.quit();
+  const perRssMb = rss.stop();
+  out(`one job per post (${subset.length.toLocaleString('en-US')} posts, concurrency 16):   ${perRate.toLocaleString('en-US')} posts/s${failedPerPost ? ` (${failedPerPost} jobs failed)` : ''}; ${num(per(perTrips.mongo, subset.length, 1000))} MongoDB and ${num(per(perTrips.redis, subset.length, 1000))} Redis commands per 1,000 posts`);
+
+  const peakRssMb = processPeakRssMb();
+  out(`peak RSS: ${peakRssMb} MB for the process (every role runs in it); by phase: raw ${rawRssMb} MB, end to end ${e2e.rssPeakMb} MB${half ? `, half load ${half.run.rssPeakMb} MB` : ''}, one per post ${perRssMb} MB`);
 
   out('');
   out(`end to end / raw insert:    ${(e2eRate / rawRate).toFixed(2)}  (target ≥ 0.50)`);
   out(`end to end / one-per-post:  ${(e2eRate / perRate).toFixed(2)}  (target > 1)`);
-  if (profile) out(`\ntime in store, case-index and lock calls (summed over concurrent calls, all three runs):\n${profile()}`);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  out(`MongoDB round trips:        ${num(trips.mongoPer1000Posts)} per 1,000 posts (target ≤ 20), ${num(trips.mongoPerDelivery)} per delivery (target ≤ 3)`);
+  if (profile) out(`\ntime in store, case-index and lock calls (summed over concurrent calls, every phase):\n${profile()}`);
   await redis.quit();
   await receiver.stop();
+  counter.stop();
+
+  if (json) {
+    const round = (n: number, digits = 2) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null);
+    const figures = {
+      runId,
+      posts: total,
+      e2ePostsPerSec: e2eRate,
+      rawInsertPerSec: rawRate,
+      onePerPostPerSec: perRate,
+      ratioToRaw: round(e2eRate / rawRate),
+      ratioToOnePerPost: round(e2eRate / perRate),
+      mongoRoundTripsPer1000Posts: round(trips.mongoPer1000Posts),
+      mongoRoundTripsPerDelivery: round(trips.mongoPerDelivery),
+      mongoRoundTripsPer1000PostsWithDeliveries: round(trips.mongoPer1000PostsWithDeliveries),
+      redisCommandsPer1000Posts: round(trips.redisPer1000Posts),
+      redisCommandsPerDelivery: round(trips.redisPerDelivery),
+      redisCommandsPer1000PostsWithDeliveries: round(trips.redisPer1000PostsWithDeliveries),
+      onePerPostMongoRoundTripsPer1000Posts: round(per(perTrips.mongo, subset.length, 1000)),
+      onePerPostRedisCommandsPer1000Posts: round(per(perTrips.redis, subset.length, 1000)),
+      deliveries: trips.deliveries,
+      ingestBusyPct: Math.round((e2e.ingestBusyMs / e2e.ms) * 100),
+      latencyFullLoadP50Ms: round(pct(full.newAlertMs, 50), 0),
+      latencyFullLoadP99Ms: round(pct(full.newAlertMs, 99), 0),
+      latencyFullLoadMaxMs: round(full.newAlertMs.length ? Math.max(...full.newAlertMs) : NaN, 0),
+      latencyFullLoadSamples: full.newAlertMs.length,
+      latencyFullLoadAllDeliveriesP99Ms: round(pct(full.allMs, 99), 0),
+      halfLoadTargetPostsPerSec: half ? Math.round(half.targetRate) : null,
+      halfLoadPostsPerSec: half ? round(half.rate, 0) : null,
+      halfLoadPosts: half?.run.posts ?? null,
+      latencyHalfLoadP50Ms: half ? round(pct(half.latency.newAlertMs, 50), 0) : null,
+      latencyHalfLoadP99Ms: half ? round(pct(half.latency.newAlertMs, 99), 0) : null,
+      latencyHalfLoadMaxMs: half ? round(half.latency.newAlertMs.length ? Math.max(...half.latency.newAlertMs) : NaN, 0) : null,
+      latencyHalfLoadSamples: half?.latency.newAlertMs.length ?? null,
+      halfLoadIngestBusyPct: half ? Math.round((half.run.ingestBusyMs / half.run.ms) * 100) : null,
+      halfLoadPages: half?.run.pages ?? null,
+      halfLoadMongoRoundTripsPer1000Posts: half ? round(half.trips.mongoPer1000Posts) : null,
+      halfLoadMongoRoundTripsPerDelivery: half ? round(half.trips.mongoPerDelivery) : null,
+      peakRssMb,
+      peakRssMbByPhase: { raw: rawRssMb, e2e: e2e.rssPeakMb, halfLoad: half?.run.rssPeakMb ?? null, onePerPost: perRssMb },
+      // Every role runs in this process (three instances): there is no per-role RSS to give.
+      rolesInOneProcess: true,
+      mongoCommandsByOp: { work: trips.work.mongoByOp, deliver: trips.deliver.mongoByOp },
+      redisCommandsByName: { work: trips.work.redisByCommand, deliver: trips.deliver.redisByCommand },
+    };
+    out(JSON.stringify(figures));
+  }
 }
 
 main().then(
