@@ -9,6 +9,7 @@ import { buildReport, formatReport } from '../domain/report';
 import { DLQ_USAGE, dlqCommand } from './dlq';
 import { SOURCES_USAGE, receiversCommand, sourcesCommand } from './sources';
 import { boundedLines } from './lines';
+import { connectorFor } from '../connectors';
 
 const USAGE = `usage: repwatch <command> [options]
 
@@ -100,6 +101,13 @@ function configCheck(args: string[]): number {
       (config.disabledReceivers.length ? `; disabled: ${config.disabledReceivers.map((r) => `${r.id} (${r.reason})`).join(', ')}` : '') +
       '\n',
   );
+  // Platforms with a daily quota (YouTube): what this config will spend of it.
+  for (const brand of config.brands) {
+    for (const source of brand.sources) {
+      const quota = connectorFor(source).dailyQuota?.(source, brand);
+      if (quota) process.stdout.write(`  ${brand.id}/${source.id} (${source.platform}): about ${quota.used} of ${quota.limit} ${quota.unit} a day\n`);
+    }
+  }
   return 0;
 }
 

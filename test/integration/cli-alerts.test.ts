@@ -67,4 +67,28 @@ describe('repwatch alerts and report', () => {
     expect(output.out).toContain('Hotel Zeezicht');
     expect(output.out).toMatch(/Time to acknowledge\s+1 alert/);
   });
+
+  it('repwatch sources lists each source with its state (exit 1 while one is not hearing), and receivers can be enabled again', async () => {
+    expect(await main(['sources'])).toBe(0);
+    expect(output.out).toMatch(/^hotel-zeezicht\/s\treplay\tok\t/m);
+    output.out = '';
+    expect(await main(['receivers', 'enable'])).toBe(2);
+    expect(await main(['receivers', 'enable', 'nope'])).toBe(2);
+    expect(output.err).toContain('RW_ERR_UNKNOWN_REFERENCE');
+  });
+
+  it('repwatch config check says what a YouTube source spends of its daily quota', async () => {
+    const { dir: ytDir } = makeConfig(
+      { brands: { brands: [{ id: 'acme', name: 'Acme', keywords: ['acme'], sources: [{ id: 'yt', platform: 'youtube', apiKeyEnv: 'YT_KEY', channelId: 'UC_x5XG1OV2P6uZZ5FSM9Ttw' }] }] } },
+      { YT_KEY: 'AIzaSy-test-key-0123456789abcdefghij' },
+    );
+    process.env.YT_KEY = 'AIzaSy-test-key-0123456789abcdefghij';
+    try {
+      expect(await main(['config', 'check', '--config', ytDir])).toBe(0);
+    } finally {
+      delete process.env.YT_KEY;
+    }
+    expect(output.out).toMatch(/acme\/yt \(youtube\): about \d+ of 10000 units a day/);
+    expect(output.out).not.toContain('AIzaSy-test-key');
+  });
 });
