@@ -243,6 +243,8 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     const { event: update } = await change(h, alert, 'alert.updated');
     await waitFor('both to be delivered', () => hook.accepted.length >= 2, 20_000);
     expect(hook.accepted).toEqual([stranded.id, update.id]);
+    // The record is marked just after the receiver answered.
+    await waitFor('both records sent', async () => (await records(h!)).filter((r) => r.status === 'sent').length === 2);
     const byEvent = new Map((await records(h)).map((r) => [r.eventId, r.status]));
     expect(byEvent.get(stranded.id)).toBe('sent');
     expect(byEvent.get(update.id)).toBe('sent');
