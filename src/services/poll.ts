@@ -68,7 +68,9 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
     });
     const pageKey = keyOf(state.cursor);
     if (result.mentions.length) {
-      // The key names the page's job and its entry in the source's checkpoint (pending until judged).
+      // The key names the page's job and its entry in the source's checkpoint (pending until judged,
+      // recorded before the job exists so a job that finishes at once clears it).
+      await deps.sourceState.pageInFlight(brandId, sourceId, { key: pageKey, cursor: state.cursor, at: now });
       await deps.dispatch.ingest({ brandId, sourceId, polledAt: now, mentions: result.mentions }, pageKey);
     }
     const skipped = result.skipped ?? [];
@@ -78,12 +80,7 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
       await deps.sourceState.countSkipped(brandId, sourceId, skipped.length);
       logger.warn({ skipped: skipped.length, reasons: [...new Set(skipped.map((s) => s.reason))].slice(0, 3) }, 'platform answered part of the page with errors: those posts are skipped and kept');
     }
-    await deps.sourceState.save(
-      brandId,
-      sourceId,
-      { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt },
-      result.mentions.length ? { key: pageKey, cursor: state.cursor, at: now } : undefined,
-    );
+    await deps.sourceState.save(brandId, sourceId, { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt }, now);
     if (result.resumeAt) logger.info({ resumeAt: new Date(result.resumeAt).toISOString() }, 'platform rate limit: polls wait until reset');
     if (result.hasMore && !result.resumeAt) await deps.dispatch.pollAgain(brandId, sourceId, keyOf(result.cursor));
     return { status: 'polled', mentions: result.mentions.length, hasMore: result.hasMore, resumeAt: result.resumeAt, ...(skipped.length ? { skipped: skipped.length } : {}) };

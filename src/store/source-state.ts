@@ -69,15 +69,19 @@ export class SourceState {
   }
 
   /**
-   * Saves where the source stands. `page`: the page just handed on (its key and the cursor it was
-   * fetched with), recorded as in flight in the checkpoint until `pageDone`.
+   * Records a page as in flight (its key and the cursor it was fetched with) until `pageDone`.
+   * Called before its ingest job exists: a job that finishes at once must find the entry to clear
+   * (recorded after, it would stay pending for ever and a Redis loss would refetch from it).
    */
-  async save(brandId: string, sourceId: string, record: SourceStateRecord, page?: { key: string; cursor: Cursor | null; at: number }): Promise<void> {
+  async pageInFlight(brandId: string, sourceId: string, page: { key: string; cursor: Cursor | null; at: number }): Promise<void> {
+    await this.checkpoints?.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: { [`pending.${page.key}`]: { cursor: page.cursor, at: page.at } } }, { upsert: true });
+  }
+
+  /** Saves where the source stands (Redis, and the checkpoint in MongoDB). */
+  async save(brandId: string, sourceId: string, record: SourceStateRecord, at = Date.now()): Promise<void> {
     await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
     if (!this.checkpoints) return;
-    const set: Record<string, unknown> = { cursor: record.cursor, resumeAt: record.resumeAt, hasMore: !!record.hasMore, updatedAt: page?.at ?? Date.now() };
-    if (page) set[`pending.${page.key}`] = { cursor: page.cursor, at: page.at };
-    await this.checkpoints.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: set }, { upsert: true });
+    await this.checkpoints.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: { cursor: record.cursor, resumeAt: record.resumeAt, hasMore: !!record.hasMore, updatedAt: at } }, { upsert: true });
   }
 
   /** The page was judged (or kept as a dead letter): a Redis loss no longer needs to refetch it. */

@@ -174,9 +174,11 @@ describe('self-healing after Redis loses its data (own redis-server)', () => {
     expect(await schedulers()).toEqual([]);
     await waitFor('the schedulers to be re-created', async () => (await schedulers()).length === 2);
     expect(await schedulers()).toEqual(['poll|hotel-zeezicht|feed', 'sla-sweep']);
-    // The next poll reads the cursor back from MongoDB: at the end of the file, not at line 0.
+    // The next poll reads the cursor back from MongoDB: not from line 0. (At the end of the file, or
+    // before a page whose checkpoint entry was still being cleared: that page alone is fetched again.)
     const cursor = await waitFor('the cursor back in Redis', cursorOf);
-    expect(cursor).toMatchObject({ offset: POSTS.length, done: true });
+    expect(cursor!.offset).toBeGreaterThanOrEqual(3);
+    await waitFor('the replay to finish again', async () => (await cursorOf())?.done === true);
     expect(await app.store.models.Mention.countDocuments({})).toBe(POSTS.length);
   });
 
