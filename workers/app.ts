@@ -544,6 +544,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     try {
       const webhooks = {
         secrets,
+        count: (platform: string, outcome: string, n = 1) => metrics.inc('repwatch_webhook_requests_total', { platform, outcome }, n),
         async enqueue(brandId: string, sourceId: string, items: { accountId: string; field: string; id: string; value?: Record<string, unknown> }[]) {
           // The same notification delivered twice is one job (Meta may resend); the store drops repeats anyway.
           const key = createHash('sha1').update(JSON.stringify(items.map((i) => [i.accountId, i.field, i.id]))).digest('hex').slice(0, 20);

@@ -20,6 +20,8 @@ export interface WebhookDeps {
   secrets: Secrets;
   /** Queues one source's items to be fetched and ingested (the poll role does it); rejects when Redis is away. */
   enqueue(brandId: string, sourceId: string, items: WebhookItem[]): Promise<void>;
+  /** Counts each POST's outcome (repwatch_webhook_requests_total): a body dropped as malformed must not be only a log line. */
+  count?(platform: string, outcome: 'accepted' | 'refused' | 'malformed' | 'unowned' | 'unqueued', n?: number): Promise<void>;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface WebhookDeps {
 export async function metaWebhooks(app: FastifyInstance, deps: ApiDeps & { webhooks: WebhookDeps }): Promise<void> {
   const { config, logger } = deps;
   const { secrets, enqueue } = deps.webhooks;
+  const count = (platform: string, outcome: Parameters<NonNullable<WebhookDeps['count']>>[1], n = 1) =>
+    deps.webhooks.count?.(platform, outcome, n).catch((err: Error) => logger.warn({ err: err.message }, 'could not count a webhook request'));
   const sourcesOf = (platform: WebhookPlatform) =>
     config.brands.flatMap((brand) => brand.sources.filter((s): s is MetaSource => s.platform === platform).map((source) => ({ brandId: brand.id, source })));
   const secretOf = (name: string) => (secrets.has(name) ? secrets.get(name) : '');
@@ -62,6 +66,7 @@ export async function metaWebhooks(app: FastifyInstance, deps: ApiDeps & { webho
       const appSecrets = [...new Set(sources.map(({ source }) => secretOf(source.appSecretEnv)).filter(Boolean))];
       if (!appSecrets.some((secret) => verifyMetaSignature(raw, typeof header === 'string' ? header : undefined, secret))) {
         logger.warn({ platform, ip: request.ip, signed: typeof header === 'string' }, 'webhook refused: signature missing or wrong');
+        await count(platform, 'refused');
         return refuse(reply, 401, 'RW_ERR_UNAUTHORIZED', 'X-Hub-Signature-256 missing or not valid for this app');
       }
       const receiver = connectorFor(sources[0].source).webhook!;
@@ -70,6 +75,7 @@ export async function metaWebhooks(app: FastifyInstance, deps: ApiDeps & { webho
         items = receiver.parse(JSON.parse(raw.toString('utf8')));
       } catch (err) {
         logger.error({ platform, code: isRepwatchError(err) ? err.code : 'RW_ERR_PAYLOAD_MALFORMED', err: (err as Error).message.slice(0, 300) }, 'webhook body not understood; answered 200 (Meta would only resend it)');
+        await count(platform, 'malformed');
         return reply.code(200).send({ accepted: 0 });
       }
       const bySource = new Map<string, { brandId: string; sourceId: string; items: WebhookItem[] }>();
@@ -88,9 +94,14 @@ export async function metaWebhooks(app: FastifyInstance, deps: ApiDeps & { webho
         for (const { brandId, sourceId, items: own } of bySource.values()) await enqueue(brandId, sourceId, own);
       } catch (err) {
         logger.error({ platform, err: (err as Error).message }, 'webhook items could not be queued; answered 503 so Meta retries');
+        await count(platform, 'unqueued');
         return refuse(reply, 503, 'RW_ERR_STORE_UNAVAILABLE', 'could not queue the notification; try again');
       }
-      if (unowned) logger.warn({ platform, unowned }, 'webhook items for accounts no source watches were ignored');
+      if (unowned) {
+        logger.warn({ platform, unowned }, 'webhook items for accounts no source watches were ignored');
+        await count(platform, 'unowned', unowned);
+      }
+      await count(platform, 'accepted');
       return reply.code(200).send({ accepted: items.length - unowned });
     });
   }

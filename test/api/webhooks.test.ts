@@ -97,6 +97,15 @@ describe('Meta webhooks on the HTTP server (real Redis, store and loopback serve
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RW_ERR_UNAUTHORIZED');
     }
     expect(await app.queues.webhook.count()).toBe(0);
+    expect(await app.redis.hget(`${prefix}:metrics:repwatch_webhook_requests_total`, JSON.stringify(['instagram', 'refused']))).toBe('2');
+  });
+
+  it('counts a signed body it cannot understand (answered 200, nothing queued) instead of only logging it', async () => {
+    const junk = Buffer.from('{"object":"instagram","entry":"not a list"}');
+    const res = await fetch(`${url}/webhooks/instagram`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(junk) }, body: junk });
+    expect(res.status).toBe(200);
+    expect(await app.redis.hget(`${prefix}:metrics:repwatch_webhook_requests_total`, JSON.stringify(['instagram', 'malformed']))).toBe('1');
+    expect(await app.queues.webhook.count()).toBe(0);
   });
 
   it('takes a signed notification, answers 200 at once, fetches the comment through the Graph API and stores it once (a resend too)', async () => {
