@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
+import type { AlertEvent } from '../src/domain/alert';
 import { mentionSchema } from '../src/domain/mention';
 import type { DeliveryRequest } from '../src/services/ports';
 import type { RequeueOutcome } from '../src/services/recovery';
@@ -13,12 +14,26 @@ export const pollJobSchema = z.object({ brandId: z.string(), sourceId: z.string(
 export const ingestJobSchema = z
   .object({ brandId: z.string(), sourceId: z.string(), polledAt: z.number(), mentions: z.array(mentionSchema.passthrough()).max(1000), pageKey: z.string().max(64).optional() })
   .strict();
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** An alert event in a job's data: the fields a delivery relies on, checked. */
+const carriedEventSchema = z.custom<AlertEvent>(
+  (v) => isRecord(v) && typeof v.id === 'string' && typeof v.seq === 'number' && typeof v.type === 'string' && typeof v.alertId === 'string' && typeof v.at === 'string' && isRecord(v.alert),
+  { message: 'not an alert event' },
+);
 /**
  * `latestOf`: a coalesced delivery that sends that alert's latest event when it runs.
  * `repeatMs`: remind that long after sending; `reminder`: this job is reminder n of eventId.
  */
 export const deliverJobSchema = z
-  .object({ eventId: z.string(), receiverId: z.string(), latestOf: z.string().optional(), repeatMs: z.number().int().positive().optional(), reminder: z.number().int().min(1).max(100).optional() })
+  .object({
+    eventId: z.string(),
+    receiverId: z.string(),
+    latestOf: z.string().optional(),
+    repeatMs: z.number().int().positive().optional(),
+    reminder: z.number().int().min(1).max(100).optional(),
+    /** The event to send (the outbox puts it in): events never change, so the job need not read it. */
+    event: carriedEventSchema.optional(),
+  })
   .strict();
 export const slaJobSchema = z.object({ alertId: z.string() }).strict();
 /** Items a platform's webhook told us about (src/api/webhooks.ts), to fetch in full and ingest. */
@@ -110,6 +125,7 @@ export function deliveryJobOf(r: DeliveryRequest): { id: string; data: DeliverJo
     ...(r.coalesce ? { latestOf: r.coalesce.alertId } : {}),
     ...(r.repeatMs ? { repeatMs: r.repeatMs } : {}),
     ...(r.reminder ? { reminder: r.reminder } : {}),
+    ...(r.event && r.event.id === r.eventId ? { event: r.event } : {}),
   };
   return { id, data };
 }

@@ -40,10 +40,13 @@ export interface DeliverJob {
   repeatMs?: number;
   /** This job is reminder n of eventId. */
   reminder?: number;
+  /** The event (eventId) as the outbox handed it on; read from the store when absent. */
+  event?: AlertEvent;
 }
 
 export type DeliverOutcome =
-  | { status: 'sent'; httpStatus: number }
+  /** `eventAt`: when the event happened (the delivery latency metric reads it here rather than from the store). */
+  | { status: 'sent'; httpStatus: number; eventAt: string }
   | { status: 'already-sent' }
   | { status: 'another-job' }
   | { status: 'no-longer-due' }
@@ -101,7 +104,8 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
   const claimant = job.claimant ?? `deliver|${eventId}|${receiverId}`;
   const notifier = deps.notifiers.get(receiverId);
   if (!notifier) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no enabled receiver "${receiverId}"`);
-  const found = latestOf ? ((await store.latestEventOf(latestOf)) ?? null) : await store.getEvent(eventId);
+  const carried = !latestOf && job.event?.id === eventId ? job.event : undefined;
+  const found = latestOf ? ((await store.latestEventOf(latestOf)) ?? null) : (carried ?? (await store.getEvent(eventId)));
   if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert event "${eventId}"`);
   let event = found;
   if (reminder) {
@@ -168,7 +172,7 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     if (!reminder) await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
     logger.debug({ httpStatus: receipt.status }, 'delivered');
     await scheduleNextReminder(deps, job, found, reminder, at);
-    return { status: 'sent', httpStatus: receipt.status };
+    return { status: 'sent', httpStatus: receipt.status, eventAt: event.at };
   } catch (caught) {
     if (thread?.state === 'claimed') await store.releaseThread(threadKey, receiverId, claimant).catch(() => undefined);
     const err = isGone(caught) && isRepwatchError(caught) && caught.code !== 'RW_ERR_RECEIVER_GONE'

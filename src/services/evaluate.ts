@@ -33,7 +33,7 @@ import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
 import type { Locks } from '../store/lock';
 import { countedPosts, recordMemberships } from '../store/memberships';
-import { withEventId, type Store } from '../store/store';
+import { termClustersKey, withEventId, type Store } from '../store/store';
 import { caseSettingsOf, casesReachedBy, saveCases } from './cases';
 import { handOnEvents } from './outbox';
 import type { Dispatch } from './ports';
@@ -75,6 +75,8 @@ export interface EvaluateOutcome {
 /** What a page decided under the brand's lock, to be handed on after it. */
 interface Decided {
   events: AlertEvent[];
+  /** The latest event of each alert the page changed, as it was before the page (the outbox checks it was handed on). */
+  priorEventIds: string[];
   newEvents: number;
   alerts: Alert[];
   toRecheck: JudgedPost[];
@@ -93,10 +95,10 @@ export async function evaluatePage(deps: EvaluateDeps, brandId: string, items: E
   if (!brand) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no brand "${brandId}" (config changed?)`);
   if (items.length === 0) return { alerts: 0, newEvents: 0, deliveries: 0, stormsStarted: 0 };
   const decided = await deps.locks.withLock(`brand:${brand.id}`, () => evaluateLocked(deps, brand, items));
-  const { events, newEvents, alerts, toRecheck, stormsStarted } = decided;
+  const { events, newEvents, alerts, toRecheck, stormsStarted, priorEventIds } = decided;
   const policy = brand.effectivePolicy;
   // Deliveries by route, SLA timers for critical alerts: the outbox plans them from the events still marked undelivered.
-  const deliveries = await handOnEvents(deps, events);
+  const deliveries = await handOnEvents(deps, events, { priorEventIds });
   for (const alert of alerts) {
     if (alert.slaDeadline && alert.status === 'triggered' && !alert.escalatedAt) await deps.dispatch.slaTimer(alert.id, Date.parse(alert.slaDeadline));
   }
@@ -135,11 +137,11 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     cases: [...recovery.changed.values()],
     storedCases: new Set(read.cases.keys()),
     trackers: storms.changedTrackers,
-    storedTrackers: new Set(read.trackers.keys()),
     clusters: clusters.observed,
-    clustersStored: !!read.clusters,
+    storedStorm: new Set([...read.trackers.keys(), ...(read.clusters ? [termClustersKey(brand.id)] : [])]),
   });
-  return { ...written, alerts: events.map((e) => e.alert), toRecheck: filed.toRecheck, stormsStarted: storms.stormsStarted + clusters.stormsStarted };
+  const priorEventIds = [...new Set(events.map((e) => read.book.asRead(e.alert.id)?.lastEventId).filter((id): id is string => !!id))];
+  return { ...written, priorEventIds, alerts: events.map((e) => e.alert), toRecheck: filed.toRecheck, stormsStarted: storms.stormsStarted + clusters.stormsStarted };
 }
 
 /** Everything a page may touch, read in a few round trips. */
@@ -162,17 +164,16 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   const postFps = posts.flatMap((p) => p.fingerprints);
   // A recheck is the same post again: its case has it already.
   const caseKeys = posts.filter((p) => !p.recheck).flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle }));
-  const [trackers, heads, cases, clusters] = await Promise.all([
-    store.getStormTrackers([...configured.keys()].map((t) => stormKeyOf(brand.id, t))),
-    store.alertHeads([...configured.values(), ...postFps]),
+  const [{ trackers, clusters }, cases] = await Promise.all([
+    store.getStormState(brand.id, [...configured.keys()].map((t) => stormKeyOf(brand.id, t))),
     casesReachedBy(deps, brand, caseKeys, now),
-    store.getTermClusters(brand.id),
   ]);
-  // Open term clusters are storm topics too (found, not configured); their heads are read only while some are open.
+  // Open term clusters are storm topics too (found, not configured): their heads are read with the rest.
   const stormTopics = stormTopicsOf(brand, clusters?.clusters ?? []);
-  const clusterFps = [...stormTopics.values()].filter((fp) => ![...configured.values()].includes(fp));
-  if (clusterFps.length) for (const [fp, head] of await store.alertHeads(clusterFps)) heads.set(fp, head);
-  const signalled = posts.filter((p) => p.signal);
+  const heads = await store.alertHeads([...stormTopics.values(), ...postFps]);
+  // A post stored for the first time by this page cannot be counted in any alert yet (memberships
+  // are written after the post): only posts seen before are looked up.
+  const signalled = posts.filter((p) => p.signal && !p.isNew);
   const [alerts, counted] = await Promise.all([
     store.getAlerts([...heads.values()].map((h) => h.alertId)),
     countedPosts(store, signalled.flatMap((p) => p.fingerprints.map((fp) => ({ fingerprint: fp, postKey: p.postKey, headAlertId: heads.get(fp)?.alertId })))),
@@ -188,9 +189,9 @@ interface PageWrite {
   cases: Case[];
   storedCases: ReadonlySet<string>;
   trackers: Map<string, StormTracker>;
-  storedTrackers: ReadonlySet<string>;
   clusters?: TermClusterTracker;
-  clustersStored: boolean;
+  /** Storm-state keys read before (trackers, term clusters): replaced rather than inserted. */
+  storedStorm: ReadonlySet<string>;
 }
 
 /** Write step: events first (deterministic ids, the outbox marker), then the alerts, heads, members, cases, trackers. */
@@ -205,8 +206,7 @@ async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, 
     store.setAlertHeads(w.book.movedHeads(), w.book.storedHeadFingerprints()),
     recordMemberships(store, w.members),
     saveCases(deps, brand, w.cases, now, w.storedCases),
-    store.saveStormTrackers(w.trackers, w.storedTrackers),
-    w.clusters ? store.saveTermClusters(brand.id, w.clusters, w.clustersStored) : undefined,
+    store.saveStormState(brand.id, w.trackers, w.clusters, w.storedStorm),
   ]);
   return { events, newEvents };
 }

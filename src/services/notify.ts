@@ -5,7 +5,7 @@ import { atLeast } from '../domain/policy';
 import { activeSilence, nextNotificationAt, quietUntil, receiversFor, type RoutableAlert } from '../domain/routing';
 import type { Logger } from '../logger';
 import { SilenceStore } from '../store/silences';
-import type { Store } from '../store/store';
+import { notificationLogKey, type FirstEvent, type Store } from '../store/store';
 import type { DeliveryRequest } from './ports';
 
 /** Changes of state are told at once; triggers and updates wait for the grouping timers. */
@@ -35,14 +35,27 @@ export function routableOf(event: AlertEvent): RoutableAlert {
  * Alerts that joined a storm are not sent on their own (the storm alert speaks for them); their
  * changes are still events on the stream.
  */
-export async function planDeliveries(deps: { config: Config; store: Store; now: () => number; logger: Logger }, events: AlertEvent[]): Promise<DeliveryRequest[]> {
+/** A plan: the delivery jobs, and the (alert, receiver) pairs whose grouping timers start now. */
+export interface DeliveryPlan {
+  requests: DeliveryRequest[];
+  /** To record with the open deliveries, before the jobs exist (Store.openDeliveries). */
+  firstEvents: FirstEvent[];
+}
+
+export async function planDeliveries(deps: { config: Config; store: Store; now: () => number; logger: Logger }, events: AlertEvent[]): Promise<DeliveryPlan> {
   const { config, store } = deps;
   const now = deps.now();
   const requests: DeliveryRequest[] = [];
+  const firstEvents: FirstEvent[] = [];
   // Silences made at run time (API, Slack) count as much as routing.yaml's; read once per plan,
   // and only when something here can be silenced.
   const silenceable = events.some((e) => !e.alert.stormId && !LIFECYCLE.has(e.type));
-  const silences = silenceable ? [...config.routing.silences, ...(await new SilenceStore(store).active(now))] : config.routing.silences;
+  // The grouping timers of every (alert, receiver) the plan may need, read with the silences: one round trip each.
+  const [runtimeSilences, logs] = await Promise.all([
+    silenceable ? new SilenceStore(store).active(now) : [],
+    store.getNotificationLogs(silenceable ? groupedPairsOf(config, events) : []),
+  ]);
+  const silences = [...config.routing.silences, ...runtimeSilences];
   for (const event of events) {
     const alert = event.alert;
     const lifecycle = LIFECYCLE.has(event.type);
@@ -69,10 +82,12 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
         requests.push({ eventId: event.id, receiverId, delayMs: 0 });
         continue;
       }
-      const log = (await store.getNotificationLog(alert.id, receiverId)) ?? {};
+      const key = notificationLogKey(alert.id, receiverId);
+      const log = logs.get(key) ?? {};
       if (log.firstEventAt === undefined) {
         log.firstEventAt = now;
-        await store.noteFirstEvent(alert.id, receiverId, now);
+        logs.set(key, log);
+        firstEvents.push({ alertId: alert.id, receiverId, at: now });
       }
       let sendAt = nextNotificationAt(route, log, event.type, now);
       const quiet = route.quietHours ? config.routing.quietHours[route.quietHours] : undefined;
@@ -82,5 +97,18 @@ export async function planDeliveries(deps: { config: Config; store: Store; now: 
       requests.push({ eventId: event.id, receiverId, delayMs: Math.max(0, sendAt - now), ...coalesce, repeatMs: route.repeatInterval });
     }
   }
-  return requests;
+  return { requests, firstEvents };
+}
+
+/** The (alert, receiver) pairs whose grouping timers decide when an event goes out (neither lifecycle nor PagerDuty). */
+function groupedPairsOf(config: Config, events: AlertEvent[]): { alertId: string; receiverId: string }[] {
+  const pairs = new Map<string, { alertId: string; receiverId: string }>();
+  for (const event of events) {
+    if (event.alert.stormId || LIFECYCLE.has(event.type)) continue;
+    for (const [receiverId] of receiversFor(config.routing.route, routableOf(event))) {
+      if (config.receivers.find((r) => r.id === receiverId)?.type === 'pagerduty') continue;
+      pairs.set(notificationLogKey(event.alert.id, receiverId), { alertId: event.alert.id, receiverId });
+    }
+  }
+  return [...pairs.values()];
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load';
 import type { AlertEvent } from '../domain/alert';
 import type { Logger } from '../logger';
-import { isUndelivered, type Store } from '../store/store';
+import { eventOf, isUndelivered, type Store } from '../store/store';
 import { planDeliveries } from './notify';
 import type { Dispatch } from './ports';
 
@@ -23,27 +23,30 @@ const REPLAN_BATCH = 200;
  * leaves the marker, and the sweep (replanUndelivered) or a retried page plans the event again:
  * job ids are deterministic, so planning twice makes no second job. Events that carry no marker
  * (a retried page finding them handed on already) are left alone.
- * Store round trips per page: earlier marked events of the same alerts, the planner's
- * notification-log reads, one write of the open deliveries, one queue bulk add, one marker update.
+ * Store round trips per page: the alerts' previous events (by id), the planner's read of silences
+ * and grouping timers, one write of the open deliveries and timers, one queue bulk add, one marker
+ * update.
  * Returns how many deliveries were handed on.
  */
-export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[]): Promise<number> {
+export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], options: { priorEventIds?: string[] } = {}): Promise<number> {
   const own = events.filter(isUndelivered);
   if (own.length === 0) return 0;
   // An earlier event of the same alert still marked (its page failed between appending and handing
   // on, and is being retried) goes on first, with these: handed on after them, it would find a later
   // event of its alert sent already and be superseded, lost to an `every` receiver.
-  const earlier = await deps.store.undeliveredOfAlerts([...new Set(own.map((e) => e.alertId))]);
+  const earlier = await earlierUndelivered(deps.store, own, options.priorEventIds);
   const marked = dedupe([...earlier, ...own]);
-  const requests = await planDeliveries(deps, marked);
+  const { requests, firstEvents } = await planDeliveries(deps, marked);
   // Open before the jobs exist: a later event's job must see an earlier one it waits for.
   const byId = new Map(marked.map((e) => [e.id, e]));
   const open = requests.flatMap((r) => {
     const event = byId.get(r.eventId);
     return event && !r.reminder ? [{ alertId: event.alertId, receiverId: r.receiverId, open: { eventId: event.id, seq: event.seq, at: deps.now() } }] : [];
   });
-  await deps.store.openDeliveries(open);
-  if (requests.length) await deps.dispatch.deliver(requests);
+  await deps.store.openDeliveries(open, firstEvents);
+  // A job for one event carries it (events never change): its delivery reads nothing to find it.
+  // A coalesced job sends whatever is latest when it runs, so it carries none.
+  if (requests.length) await deps.dispatch.deliver(requests.map((r) => (r.coalesce || r.reminder || !byId.has(r.eventId) ? r : { ...r, event: eventOf(byId.get(r.eventId)!) })));
   for (const [alertId, deadline] of slaTimersOf(marked)) await deps.dispatch.slaTimer(alertId, deadline);
   await deps.store.markHandedOn(marked.map((e) => e.id));
   return requests.length;
@@ -65,6 +68,23 @@ export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number): 
     if (stale.length < REPLAN_BATCH) break;
   }
   return replanned;
+}
+
+/**
+ * Earlier events of these events' alerts still marked undelivered. With `priorEventIds` (each
+ * alert's latest event before the page, known to the page's read step) only those are read, by
+ * id; only when one of them is still marked (a page failed before handing on) are the alert's
+ * events searched for more. Without them, the alerts' events are searched (a query by alert, not
+ * by id: a scan on FerretDB, so not for every page).
+ */
+async function earlierUndelivered(store: Store, own: AlertEvent[], priorEventIds?: string[]): Promise<AlertEvent[]> {
+  if (!priorEventIds) return store.undeliveredOfAlerts([...new Set(own.map((e) => e.alertId))]);
+  const ownIds = new Set(own.map((e) => e.id));
+  const toRead = priorEventIds.filter((id) => !ownIds.has(id));
+  if (toRead.length === 0) return [];
+  const stillMarked = (await store.storedEvents(toRead)).filter(isUndelivered);
+  if (stillMarked.length === 0) return [];
+  return store.undeliveredOfAlerts([...new Set(stillMarked.map((e) => e.alertId))]);
 }
 
 function dedupe(events: AlertEvent[]): AlertEvent[] {

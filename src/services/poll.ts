@@ -67,10 +67,12 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
       logger,
     });
     const pageKey = keyOf(state.cursor);
+    const next = { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt };
     if (result.mentions.length) {
       // The key names the page's job and its entry in the source's checkpoint (pending until judged,
-      // recorded before the job exists so a job that finishes at once clears it).
-      await deps.sourceState.pageInFlight(brandId, sourceId, { key: pageKey, cursor: state.cursor, at: now });
+      // recorded before the job exists so a job that finishes at once clears it), written with the
+      // cursor after the page.
+      await deps.sourceState.pageInFlight(brandId, sourceId, { key: pageKey, cursor: state.cursor, at: now }, next);
       await deps.dispatch.ingest({ brandId, sourceId, polledAt: now, mentions: result.mentions }, pageKey);
     }
     const skipped = result.skipped ?? [];
@@ -80,7 +82,7 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
       await deps.sourceState.countSkipped(brandId, sourceId, skipped.length);
       logger.warn({ skipped: skipped.length, reasons: [...new Set(skipped.map((s) => s.reason))].slice(0, 3) }, 'platform answered part of the page with errors: those posts are skipped and kept');
     }
-    await deps.sourceState.save(brandId, sourceId, { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt }, now);
+    await deps.sourceState.save(brandId, sourceId, next, now, { unchangedFrom: state, checkpointed: result.mentions.length > 0 });
     if (result.resumeAt) logger.info({ resumeAt: new Date(result.resumeAt).toISOString() }, 'platform rate limit: polls wait until reset');
     if (result.hasMore && !result.resumeAt) await deps.dispatch.pollAgain(brandId, sourceId, keyOf(result.cursor));
     return { status: 'polled', mentions: result.mentions.length, hasMore: result.hasMore, resumeAt: result.resumeAt, ...(skipped.length ? { skipped: skipped.length } : {}) };

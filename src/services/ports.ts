@@ -1,3 +1,4 @@
+import type { AlertEvent } from '../domain/alert';
 import type { Mention } from '../domain/mention';
 
 /** A page of posts from one poll, on its way to analysis and storage. */
@@ -23,6 +24,8 @@ export interface DeliveryRequest {
   repeatMs?: number;
   /** This request is reminder n of the event (eventId) as sent before. */
   reminder?: number;
+  /** The event itself (eventId), carried in the job so the delivery need not read it. */
+  event?: AlertEvent;
 }
 
 export interface RecheckRequest {

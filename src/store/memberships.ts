@@ -1,5 +1,5 @@
 import { countedKey, type Membership } from '../domain/page-steps/alerts';
-import { insertNew, type Store } from './store';
+import { docsById, insertNew, type Store } from './store';
 
 /**
  * Which posts alerts have counted, per fingerprint (alert_members).
@@ -31,9 +31,7 @@ export async function countedPosts(store: Store, queries: CountedQuery[]): Promi
     ids.add(countedKey(q.fingerprint, q.postKey));
     if (q.headAlertId && q.headAlertId !== q.fingerprint) ids.add(countedKey(q.headAlertId, q.postKey));
   }
-  // One `_id` equality lookup each: the lookup every compatible server answers without a scan.
-  const docs = await Promise.all([...ids].map((id) => coll.findOne({ _id: id } as any)));
-  const found = new Map(docs.filter((d) => d).map((d) => [String(d!._id), d as { countedIn?: string; alertId?: string }]));
+  const found = await docsById<{ countedIn?: string; alertId?: string }>(coll, ids);
   for (const q of queries) {
     const key = countedKey(q.fingerprint, q.postKey);
     const own = found.get(key);
@@ -47,8 +45,9 @@ export async function countedPosts(store: Store, queries: CountedQuery[]): Promi
 export async function recordMemberships(store: Store, members: Membership[]): Promise<void> {
   if (members.length === 0) return;
   const later = members.filter((m) => m.alertId !== m.fingerprint);
-  await Promise.all([
-    store.addMembers(members.map((m) => ({ alertId: m.alertId, postKey: m.postKey }))),
-    insertNew(store.models.AlertMember.collection, later.map((m) => ({ _id: countedKey(m.fingerprint, m.postKey), countedIn: m.alertId }))),
+  // Both kinds of record in one insert: one round trip.
+  await insertNew(store.models.AlertMember.collection, [
+    ...members.map((m) => ({ _id: `${m.alertId}|${m.postKey}`, alertId: m.alertId })),
+    ...later.map((m) => ({ _id: countedKey(m.fingerprint, m.postKey), countedIn: m.alertId })),
   ]);
 }

@@ -37,7 +37,6 @@ caseSchema.index({ brandId: 1, state: 1 });
 export const stormTrackerSchema = new Schema({ _id: String }, { ...opts, collection: 'storm_trackers' });
 
 /** Term clusters per brand: pile-ons about something no topic names (see domain/term-clusters.ts). */
-export const termClustersSchema = new Schema({ _id: String }, { ...opts, collection: 'term_clusters' });
 
 /** Per (alert, receiver): when it was first and last notified, for the grouping timers, and its Slack thread. */
 export const notificationLogSchema = new Schema({ _id: String }, { ...opts, collection: 'notification_log' });
@@ -71,7 +70,6 @@ export function registerModels(conn: Connection) {
     AlertMember: conn.model('AlertMember', alertMemberSchema),
     Case: conn.model('Case', caseSchema),
     StormTracker: conn.model('StormTracker', stormTrackerSchema),
-    TermClusters: conn.model('TermClusters', termClustersSchema),
     NotificationLog: conn.model('NotificationLog', notificationLogSchema),
     ReceiverState: conn.model('ReceiverState', receiverStateSchema),
   };

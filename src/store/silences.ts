@@ -48,10 +48,18 @@ function fromDoc(doc: any): StoredSilence {
   return rest as StoredSilence;
 }
 
+/**
+ * How long a process plans with the silences it read: planning reads them once per page, and a
+ * silence made in another process (the API, Slack) holds back alerts at most this much later.
+ * The process that makes or ends one sees it at once.
+ */
+export const SILENCE_CACHE_MS = 2_000;
+const cached = new WeakMap<Store, { readAt: number; silences: StoredSilence[] }>();
+
 export class SilenceStore {
   private readonly coll: Collection<any>;
 
-  constructor(store: Store) {
+  constructor(private readonly store: Store) {
     this.coll = store.conn.collection('silences');
   }
 
@@ -78,6 +86,7 @@ export class SilenceStore {
       createdAt: now,
     };
     await this.coll.insertOne({ _id: silence.id, ...silence });
+    cached.delete(this.store);
     return silence;
   }
 
@@ -104,14 +113,23 @@ export class SilenceStore {
     const expiredBy = clean(by, 200) || 'unknown';
     // Only the first of two concurrent expiries records itself.
     await this.coll.updateOne({ _id: id, expiredAt: { $exists: false } }, { $set: { expiredAt: now, expiredBy } });
+    cached.delete(this.store);
     return (await this.get(id))!;
   }
 
-  /** Silences in force at `now`, in the shape routing consults (routing.yaml's silences beside them). */
+  /**
+   * Silences in force at `now`, in the shape routing consults (routing.yaml's silences beside
+   * them). Read at most every SILENCE_CACHE_MS (wall clock) per process; each is judged at `now`.
+   */
   async active(now: number): Promise<Silence[]> {
-    const docs = await this.coll.find({ expiredAt: { $exists: false }, endsAt: { $gt: now } }).toArray();
-    return docs
-      .map((d) => fromDoc(d))
+    let read = cached.get(this.store);
+    if (!read || Date.now() - read.readAt >= SILENCE_CACHE_MS) {
+      const readAt = Date.now();
+      const docs = await this.coll.find({ expiredAt: { $exists: false }, endsAt: { $gt: now } }).toArray();
+      read = { readAt, silences: docs.map((d) => fromDoc(d)) };
+      cached.set(this.store, read);
+    }
+    return read.silences
       .filter((s) => silenceState(s, now) === 'active')
       .map(({ createdAt: _c, expiredAt: _e, expiredBy: _b, ...silence }) => silence);
   }

@@ -37,12 +37,24 @@ export function resumeFrom(cp: Pick<SourceCheckpoint, 'cursor' | 'pending'>): Cu
   return oldest ? oldest.cursor : cp.cursor;
 }
 
+function checkpointFields(record: SourceStateRecord, at: number) {
+  return { cursor: record.cursor, resumeAt: record.resumeAt, hasMore: !!record.hasMore, updatedAt: at };
+}
+
+function unsetPending(pageKeys: string[]): { $unset?: Record<string, ''> } {
+  return pageKeys.length ? { $unset: Object.fromEntries(pageKeys.map((k) => [`pending.${k}`, ''] as const)) } : {};
+}
+
+function sameState(a: SourceStateRecord, b: SourceStateRecord): boolean {
+  return JSON.stringify(a.cursor) === JSON.stringify(b.cursor) && a.resumeAt === b.resumeAt && !!a.hasMore === !!b.hasMore;
+}
+
 /**
  * Where each (brand, source) stands: its cursor (X: since_id watermark and page token; replay:
  * line offset) and its rate-limit wait. Kept in Redis, never in process memory, so any worker on
  * any host continues where the last one stopped. Keys share the queues' hash tag. With a store,
- * every save is also checkpointed in MongoDB (one `_id` update per page, about 1 ms) and a state
- * Redis has lost is read back from there.
+ * every change is also checkpointed in MongoDB (one `_id` update per page; none for a poll that
+ * found nothing new) and a state Redis has lost is read back from there.
  */
 export class SourceState {
   private readonly checkpoints?: Collection<SourceCheckpoint>;
@@ -69,24 +81,47 @@ export class SourceState {
   }
 
   /**
-   * Records a page as in flight (its key and the cursor it was fetched with) until `pageDone`.
-   * Called before its ingest job exists: a job that finishes at once must find the entry to clear
-   * (recorded after, it would stay pending for ever and a Redis loss would refetch from it).
+   * Records a page as in flight (its key and the cursor it was fetched with) until `pageDone`, and
+   * in the same write the cursor after it (`next`): one round trip per page. Called before the
+   * page's ingest job exists: a job that finishes at once must find the entry to clear. A crash
+   * before the job exists leaves the page pending, so a Redis loss resumes before it anyway.
    */
-  async pageInFlight(brandId: string, sourceId: string, page: { key: string; cursor: Cursor | null; at: number }): Promise<void> {
-    await this.checkpoints?.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: { [`pending.${page.key}`]: { cursor: page.cursor, at: page.at } } }, { upsert: true });
-  }
-
-  /** Saves where the source stands (Redis, and the checkpoint in MongoDB). */
-  async save(brandId: string, sourceId: string, record: SourceStateRecord, at = Date.now()): Promise<void> {
-    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
+  async pageInFlight(brandId: string, sourceId: string, page: { key: string; cursor: Cursor | null; at: number }, next?: SourceStateRecord): Promise<void> {
     if (!this.checkpoints) return;
-    await this.checkpoints.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: { cursor: record.cursor, resumeAt: record.resumeAt, hasMore: !!record.hasMore, updatedAt: at } }, { upsert: true });
+    const done = (await this.redis.smembers(this.doneKey(brandId, sourceId))).filter((k) => k !== page.key);
+    await this.checkpoints.updateOne(
+      { _id: `${brandId}|${sourceId}` },
+      { $set: { [`pending.${page.key}`]: { cursor: page.cursor, at: page.at }, ...(next ? checkpointFields(next, page.at) : {}) }, ...unsetPending(done) },
+      { upsert: true },
+    );
+    if (done.length) await this.redis.srem(this.doneKey(brandId, sourceId), ...done);
   }
 
-  /** The page was judged (or kept as a dead letter): a Redis loss no longer needs to refetch it. */
+  /**
+   * Saves where the source stands (Redis, and the checkpoint in MongoDB). `unchangedFrom`: the
+   * state the poll started from; a poll that changed nothing (an idle poll) writes no checkpoint.
+   * `checkpointed`: pageInFlight wrote this record already.
+   */
+  async save(brandId: string, sourceId: string, record: SourceStateRecord, at = Date.now(), options: { unchangedFrom?: SourceStateRecord; checkpointed?: boolean } = {}): Promise<void> {
+    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
+    if (!this.checkpoints || options.checkpointed) return;
+    const done = await this.redis.smembers(this.doneKey(brandId, sourceId));
+    if (done.length === 0 && options.unchangedFrom && sameState(options.unchangedFrom, record)) return;
+    await this.checkpoints.updateOne({ _id: `${brandId}|${sourceId}` }, { $set: checkpointFields(record, at), ...unsetPending(done) }, { upsert: true });
+    if (done.length) await this.redis.srem(this.doneKey(brandId, sourceId), ...done);
+  }
+
+  /**
+   * The page was judged (or kept as a dead letter): a Redis loss no longer needs to refetch it.
+   * Noted in Redis and taken off the checkpoint with the source's next checkpoint write (no MongoDB
+   * round trip of its own); lost with Redis, it only means that page is fetched again.
+   */
   async pageDone(brandId: string, sourceId: string, pageKey: string): Promise<void> {
-    await this.checkpoints?.updateOne({ _id: `${brandId}|${sourceId}` }, { $unset: { [`pending.${pageKey}`]: '' } });
+    if (this.checkpoints) await this.redis.sadd(this.doneKey(brandId, sourceId), pageKey);
+  }
+
+  private doneKey(brandId: string, sourceId: string): string {
+    return `${this.key(brandId, sourceId)}:pages-done`;
   }
 
   /** Counts posts the platform answered only in part. */

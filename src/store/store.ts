@@ -91,9 +91,22 @@ function withoutId(doc: any): any {
 }
 
 /** An event as readers see it: without the outbox marker (an internal state, not part of the event). */
-function eventOf(doc: any): AlertEvent {
+export function eventOf(doc: any): AlertEvent {
   const { _id, [OUTBOX_MARKER]: _marker, ...rest } = doc;
   return rest as AlertEvent;
+}
+
+/** Where a brand's term-cluster tracker is kept in `storm_trackers`. */
+export const termClustersKey = (brandId: string) => `terms|${brandId}`;
+
+/** The notification log of (alert, receiver): its `_id`. */
+export const notificationLogKey = (alertId: string, receiverId: string) => `${alertId}|${receiverId}`;
+
+/** The first event routed to (alert, receiver): its grouping timers start at `at`. */
+export interface FirstEvent {
+  alertId: string;
+  receiverId: string;
+  at: number;
 }
 
 /** An event handed on to a receiver and not finished yet (sent, superseded or failed for good). */
@@ -148,28 +161,47 @@ export interface DeliveryRecord {
  * Returns the indexes of the documents that were already stored.
  */
 export async function insertNew(coll: Collection<any>, docs: object[]): Promise<Set<number>> {
-  const existing = new Set<number>();
-  if (docs.length === 0) return existing;
+  if (docs.length === 0) return new Set();
   try {
     await coll.insertMany(docs as any[], { ordered: false });
   } catch (err) {
-    const e = err as { code?: number; writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } };
-    const writeErrors = e.writeErrors === undefined ? [] : Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
-    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw err;
-    for (const w of writeErrors) existing.add(w.index);
+    const existing = duplicateIndexes(err);
+    if (!existing) throw err;
+    return existing;
   }
-  return existing;
+  return new Set();
+}
+
+/** The indexes a bulk write refused as duplicate keys (E11000), or undefined when it failed otherwise. */
+function duplicateIndexes(err: unknown): Set<number> | undefined {
+  const e = err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } };
+  const writeErrors = e.writeErrors === undefined ? [] : Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+  if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) return undefined;
+  return new Set(writeErrors.map((w) => w.index));
 }
 
 /**
- * FerretDB's bulk updates slow down faster than their size (64 updates took 7× as long as 16, and
- * a storm's 300 took minutes), so large batches go in chunks of this size, one after the other.
- * A page's few events stay one round trip.
+ * FerretDB's bulk updates slow down faster than their size (a storm's 300 in one bulk took over a
+ * minute), so large batches go in chunks of this size, one after the other. A page's usual
+ * writes stay one round trip.
  */
-const BULK_CHUNK = 16;
+const BULK_CHUNK = 64;
+/** Ids per `$in` read: one round trip each (the local FerretDB build answers `_id $in` from its index). */
+const READ_CHUNK = 500;
 
-async function bulkInChunks(coll: Collection<any>, ops: AnyBulkWriteOperation<any>[]): Promise<void> {
+export async function bulkInChunks(coll: Collection<any>, ops: AnyBulkWriteOperation<any>[]): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_CHUNK) await coll.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
+}
+
+/** Documents by `_id`, keyed by it, without the `_id` field: one `$in` read per READ_CHUNK ids. */
+export async function docsById<T>(coll: Collection<any>, ids: Iterable<string>): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += READ_CHUNK) {
+    const docs = await coll.find({ _id: { $in: unique.slice(i, i + READ_CHUNK) } }).toArray();
+    for (const d of docs) out.set(String(d._id), withoutId(d) as T);
+  }
+  return out;
 }
 
 export interface StoreOptions {
@@ -211,7 +243,22 @@ export class Store {
     for (const model of Object.values(store.models)) await model.createIndexes();
     // The counter exists before anyone increments it: concurrent first upserts would collide.
     await insertNew(store.models.Counter.collection, [{ _id: 'alert-stream', value: 0 }]);
+    await store.moveTermClusters();
     return store;
+  }
+
+  /**
+   * Term-cluster trackers used to have a collection of their own (`term_clusters`, by brand id):
+   * copied once into `storm_trackers`, where a page reads them with the storm trackers. A copy
+   * there already (a newer write) is kept.
+   */
+  private async moveTermClusters(): Promise<void> {
+    const old = this.conn.db?.collection('term_clusters');
+    if (!old) return;
+    const docs = await old.find({}).toArray();
+    if (docs.length === 0) return;
+    await insertNew(this.models.StormTracker.collection, docs.map((d) => ({ ...d, _id: termClustersKey(String(d._id)) })));
+    await old.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
   }
 
   async close(): Promise<void> {
@@ -313,11 +360,6 @@ export class Store {
     await this.putDocs(this.models.AlertHead.collection, heads.map((h) => ({ _id: h.fingerprint, alertId: h.alertId, generation: h.generation })), known);
   }
 
-  /** Which of these `alertId|postKey` memberships are recorded already. */
-  async knownMembers(keys: string[]): Promise<Set<string>> {
-    return new Set((await this.getDocs(this.models.AlertMember.collection, keys)).keys());
-  }
-
   async addMembers(members: { alertId: string; postKey: string }[]): Promise<void> {
     await insertNew(this.models.AlertMember.collection, members.map((m) => ({ _id: `${m.alertId}|${m.postKey}`, alertId: m.alertId })));
   }
@@ -378,25 +420,38 @@ export class Store {
     await this.putDocs(this.models.Case.collection, cases.map((c) => ({ _id: c.id, ...c })), known);
   }
 
-  async getStormTrackers(keys: string[]): Promise<Map<string, StormTracker>> {
-    return this.getDocs<StormTracker>(this.models.StormTracker.collection, keys);
+  /**
+   * A brand's storm state in one read: the storm trackers by key and its term-cluster tracker
+   * (domain/term-clusters.ts), if it has one. Both live in `storm_trackers`, the term clusters
+   * under `termClustersKey(brand)`.
+   */
+  async getStormState(brandId: string, trackerKeys: string[]): Promise<{ trackers: Map<string, StormTracker>; clusters?: TermClusterTracker }> {
+    const clustersKey = termClustersKey(brandId);
+    const docs = await this.getDocs<StormTracker | TermClusterTracker>(this.models.StormTracker.collection, [...trackerKeys, clustersKey]);
+    const clusters = docs.get(clustersKey) as TermClusterTracker | undefined;
+    docs.delete(clustersKey);
+    return { trackers: docs as Map<string, StormTracker>, clusters };
   }
 
-  async saveStormTrackers(trackers: Map<string, StormTracker>, known?: ReadonlySet<string>): Promise<void> {
-    await this.putDocs(this.models.StormTracker.collection, [...trackers].map(([key, t]) => ({ _id: key, ...t })), known);
+  /** Writes what a page changed of a brand's storm state in one round trip (`stored`: keys read just before). */
+  async saveStormState(brandId: string, trackers: Map<string, StormTracker>, clusters: TermClusterTracker | undefined, stored: ReadonlySet<string>): Promise<void> {
+    const docs: { _id: string }[] = [...trackers].map(([key, t]) => ({ _id: key, ...t }));
+    if (clusters) docs.push({ _id: termClustersKey(brandId), ...clusters });
+    await this.putDocs(this.models.StormTracker.collection, docs, stored);
   }
 
-  /** The brand's term-cluster tracker (domain/term-clusters.ts), if it has one. */
+  /** The brand's term-cluster tracker, if it has one. */
   async getTermClusters(brandId: string): Promise<TermClusterTracker | undefined> {
-    return (await this.getDocs<TermClusterTracker>(this.models.TermClusters.collection, [brandId])).get(brandId);
-  }
-
-  async saveTermClusters(brandId: string, tracker: TermClusterTracker, exists: boolean): Promise<void> {
-    await this.putDocs(this.models.TermClusters.collection, [{ _id: brandId, ...tracker }], exists ? new Set([brandId]) : undefined);
+    return (await this.getStormState(brandId, [])).clusters;
   }
 
   async getNotificationLog(alertId: string, receiverId: string): Promise<NotificationLogRecord | undefined> {
-    return (await this.getDocs<NotificationLogRecord>(this.models.NotificationLog.collection, [`${alertId}|${receiverId}`])).get(`${alertId}|${receiverId}`);
+    return (await this.getNotificationLogs([{ alertId, receiverId }])).get(notificationLogKey(alertId, receiverId));
+  }
+
+  /** Notification logs by `notificationLogKey`: one round trip. */
+  async getNotificationLogs(pairs: { alertId: string; receiverId: string }[]): Promise<Map<string, NotificationLogRecord>> {
+    return this.getDocs<NotificationLogRecord>(this.models.NotificationLog.collection, pairs.map((p) => notificationLogKey(p.alertId, p.receiverId)));
   }
 
   /** `exists`: the record was just read, so it is replaced rather than inserted. */
@@ -405,30 +460,33 @@ export class Store {
     await this.putDocs(this.models.NotificationLog.collection, [{ _id, ...record }], exists ? new Set([_id]) : undefined);
   }
 
-  /** Documents by `_id`, keyed by it, without the `_id` field. */
+  /** Documents by `_id`, keyed by it, without the `_id` field: one `$in` read per READ_CHUNK ids. */
   private async getDocs<T>(coll: Collection<any>, ids: string[]): Promise<Map<string, T>> {
-    const out = new Map<string, T>();
-    if (ids.length === 0) return out;
-    // One `_id` equality lookup per id: the only lookup FerretDB's SQLite handler answers without
-    // a scan (an `$in` scans the collection: 150 ms at a few hundred alerts, against about 1 ms).
-    const docs = await Promise.all([...new Set(ids)].map((id) => coll.findOne({ _id: id })));
-    for (const d of docs) if (d) out.set(String(d._id), withoutId(d) as T);
-    return out;
+    return docsById<T>(coll, ids);
   }
 
   /**
-   * Insert-or-replace by `_id`. New documents go in with one bulk insert; existing ones are
-   * replaced one `_id` equality at a time, a few at once: FerretDB's bulk upserts slow down with
-   * the square of the batch (300 replacements took minutes), single replaces stay at about 1 ms.
-   * Documents in `known` (read just before) go straight to a replace: no refused insert first.
+   * Insert-or-replace by `_id`, one bulk of replaces (per BULK_CHUNK): documents in `known` (read
+   * just before) are replaced, the others upserted. One round trip where an insert of the new ones
+   * and a replace of the old ones would be two.
    */
   private async putDocs(coll: Collection<any>, docs: { _id: string }[], known?: ReadonlySet<string>): Promise<void> {
-    if (docs.length === 0) return;
-    const maybeNew = known ? docs.filter((d) => !known.has(d._id)) : docs;
-    const existing = [...(known ? docs.filter((d) => known.has(d._id)) : []), ...[...(await insertNew(coll, maybeNew))].map((i) => maybeNew[i])];
-    for (let i = 0; i < existing.length; i += 16) {
-      await Promise.all(existing.slice(i, i + 16).map((d) => coll.replaceOne({ _id: d._id }, d)));
+    for (let i = 0; i < docs.length; i += BULK_CHUNK) {
+      const chunk = docs.slice(i, i + BULK_CHUNK);
+      try {
+        await coll.bulkWrite(chunk.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, ...(known?.has(d._id) ? {} : { upsert: true }) } })), { ordered: false });
+      } catch (err) {
+        // Two upserts of the same new document at once: the loser's is refused (E11000); it is there now, so it is replaced.
+        const raced = duplicateIndexes(err);
+        if (!raced) throw err;
+        await coll.bulkWrite([...raced].map((k) => ({ replaceOne: { filter: { _id: chunk[k]._id }, replacement: chunk[k] } })), { ordered: false });
+      }
     }
+  }
+
+  /** Events by id as stored, outbox marker included (missing ones left out): one round trip. */
+  async storedEvents(ids: string[]): Promise<AppendedEvent[]> {
+    return [...(await docsById<AppendedEvent>(this.models.AlertEvent.collection, ids)).values()];
   }
 
   async getEvent(id: string): Promise<AlertEvent | null> {
@@ -475,28 +533,35 @@ export class Store {
     return r.modifiedCount + older.modifiedCount;
   }
 
-  /** Clears the outbox marker of handed-on events: one round trip per page (per BULK_CHUNK events), one `_id` equality per event. */
+  /** Clears the outbox marker of handed-on events: one round trip per page. */
   async markHandedOn(eventIds: string[]): Promise<void> {
-    await bulkInChunks(
-      this.models.AlertEvent.collection,
-      [...new Set(eventIds)].map((id) => ({ updateOne: { filter: { _id: id } as any, update: { $unset: { [OUTBOX_MARKER]: '' } } } })),
-    );
+    const ids = [...new Set(eventIds)];
+    for (let i = 0; i < ids.length; i += READ_CHUNK) {
+      await this.models.AlertEvent.collection.updateMany({ _id: { $in: ids.slice(i, i + READ_CHUNK) } } as any, { $unset: { [OUTBOX_MARKER]: '' } });
+    }
   }
 
   /**
    * Records events as open (handed on, not finished) for their (alert, receiver), before their jobs
    * exist, so a later event's job always sees an earlier one it must wait for. One round trip.
    */
-  async openDeliveries(items: { alertId: string; receiverId: string; open: OpenDelivery }[]): Promise<void> {
-    if (items.length === 0) return;
-    const byLog = new Map<string, Record<string, OpenDelivery>>();
+  async openDeliveries(items: { alertId: string; receiverId: string; open: OpenDelivery }[], firstEvents: FirstEvent[] = []): Promise<void> {
+    if (items.length === 0 && firstEvents.length === 0) return;
+    const byLog = new Map<string, { $set?: Record<string, OpenDelivery>; $min?: { firstEventAt: number } }>();
     for (const { alertId, receiverId, open } of items) {
-      const _id = `${alertId}|${receiverId}`;
-      byLog.set(_id, { ...byLog.get(_id), [`open.${openKeyOf(open.seq)}`]: open });
+      const _id = notificationLogKey(alertId, receiverId);
+      const update = byLog.get(_id) ?? {};
+      byLog.set(_id, { ...update, $set: { ...update.$set, [`open.${openKeyOf(open.seq)}`]: open } });
+    }
+    // The grouping timers that start now go in the same write (never moving an earlier start).
+    for (const { alertId, receiverId, at } of firstEvents) {
+      const _id = notificationLogKey(alertId, receiverId);
+      const update = byLog.get(_id) ?? {};
+      byLog.set(_id, { ...update, $min: { firstEventAt: Math.min(at, update.$min?.firstEventAt ?? at) } });
     }
     await bulkInChunks(
       this.models.NotificationLog.collection,
-      [...byLog].map(([_id, set]) => ({ updateOne: { filter: { _id } as any, update: { $set: set }, upsert: true } })),
+      [...byLog].map(([_id, update]) => ({ updateOne: { filter: { _id } as any, update, upsert: true } })),
     );
   }
 

@@ -1,3 +1,4 @@
+import { analyze } from '../../src/analysis';
 import { Redis } from 'ioredis';
 import type { Mention } from '../../src/domain/mention';
 import { mentionKey } from '../../src/domain/mention';
@@ -128,6 +129,8 @@ describe('alert generations', () => {
     await store.setAlertHeads([{ fingerprint: fp, alertId: `${fp}~2`, generation: 2 }]);
     const resolved = { ...(await store.getAlert(`${(await store.listAlerts({ brandId: BRAND.id }))[0].fingerprint}~2`))!, id: `${fp}~2`, fingerprint: fp, status: 'resolved' as const };
     await store.saveAlerts([resolved]);
+    // The post was stored when ~2 counted it (memberships are only ever written for stored posts).
+    await store.storeMentions([{ mention: legacy, judgement: analyze([{ text: legacy.text }])[0], ingestedAt: clock }]);
     await store.addMembers([{ alertId: `${fp}~2`, postKey: mentionKey(legacy) }]);
     const outcome = await ingestPage(deps, page([legacy]));
     expect(outcome).toMatchObject({ newEvents: 0, alerts: 0 });

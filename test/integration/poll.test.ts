@@ -162,8 +162,18 @@ describe('partial platform errors and cursors that outlive Redis (real Redis and
     expect(pages.at(-1)!.key).toBe(inFlight.key);
     expect(pages.at(-1)!.page.mentions.map((m) => m.postId)).toEqual(['2005']);
 
-    // Once every page is judged, a loss resumes after the last page.
+    // A judged page leaves the checkpoint with the source's next checkpoint write (no write of its
+    // own): an idle poll after it writes one, and a loss then resumes after the last page.
     await state.pageDone('voltabank', 'x', inFlight.key);
+    expect(Object.keys((await state.checkpoint('voltabank', 'x'))!.pending)).toEqual([inFlight.key]);
+    nock('https://api.x.com').get('/2/tweets/search/recent').query((q) => q.since_id === '2005').reply(200, { meta: { result_count: 0 } });
+    expect(await pollSource(deps, 'voltabank', 'x')).toMatchObject({ status: 'polled', mentions: 0 });
+    expect((await state.checkpoint('voltabank', 'x'))!.pending).toEqual({});
+    // An idle poll with nothing judged since writes no checkpoint at all.
+    const written = (await state.checkpoint('voltabank', 'x'))!.updatedAt;
+    nock('https://api.x.com').get('/2/tweets/search/recent').query((q) => q.since_id === '2005').reply(200, { meta: { result_count: 0 } });
+    await pollSource(deps, 'voltabank', 'x');
+    expect((await state.checkpoint('voltabank', 'x'))!.updatedAt).toBe(written);
     await redis.del(key);
     expect((await state.get('voltabank', 'x')).cursor).toMatchObject({ sinceId: '2005' });
   });

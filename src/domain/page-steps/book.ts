@@ -59,6 +59,11 @@ export class AlertBook {
     return this.working.get(id) ?? this.stored.get(id);
   }
 
+  /** An alert as it was read, before this page. */
+  asRead(id: string): Alert | undefined {
+    return this.stored.get(id);
+  }
+
   /** Whether this page changed the alert already. */
   changed(id: string): boolean {
     return this.working.has(id);
