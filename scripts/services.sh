@@ -53,10 +53,11 @@ ensure_redis() {
 # lookup, update and delete by _id scans the table (cost grows with the collection; the same class
 # of bug as FerretDB/FerretDB#4646 for PostgreSQL). The build writes the lookup the way the index
 # is written; the two are the same JSON path, so results do not change, only the query plan.
-# It also pushes `{_id: {$in: [...]}}` down to that index (scripts/ferretdb/id-in-pushdown.patch):
-# upstream pushes down only `{_id: value}`, so reading a page's documents by id took one round trip
-# each or a scan of the table. The handler filters the rows again, so results cannot change.
-ferret_patch="id-lookup-uses-index-1+id-in-pushdown-1"
+# A second patch (scripts/ferretdb/id-pushdown.patch) widens what goes to that index: upstream
+# pushes down only a filter that is exactly `{_id: value}`, so `{_id: {$in: [...]}}` and
+# `{_id: value, other: ...}` (a conditional update) scanned the table. The handler filters the rows
+# again, so results cannot change.
+ferret_patch="id-lookup-uses-index-1+id-pushdown-2"
 
 build_ferretdb() {
   [ -x "$ferret_bin" ] && "$ferret_bin" --version 2>/dev/null | grep -q "version: $ferret_version" \
@@ -74,7 +75,7 @@ build_ferretdb() {
   local metadata="$local_dir/ferretdb-src/internal/backends/sqlite/metadata/metadata.go"
   sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$metadata"
   grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$metadata" || die "could not patch FerretDB's _id lookup (see the comment above build_ferretdb)"
-  patch -s -p1 -d "$local_dir/ferretdb-src" < "$root/scripts/ferretdb/id-in-pushdown.patch" || die "could not patch FerretDB's \$in pushdown (scripts/ferretdb/id-in-pushdown.patch)"
+  patch -s -p1 -d "$local_dir/ferretdb-src" < "$root/scripts/ferretdb/id-pushdown.patch" || die "could not patch FerretDB's _id pushdown (scripts/ferretdb/id-pushdown.patch)"
   (cd "$local_dir/ferretdb-src" && go build -trimpath -o "$ferret_bin" ./cmd/ferretdb) >&2 || die "FerretDB build failed"
   echo "$ferret_patch" > "$ferret_bin.patch"
   rm -rf "$local_dir/ferretdb-src"
