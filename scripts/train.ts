@@ -8,8 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MODELS_DIR, modelFileName } from '../src/analysis/model';
 import { encodeModel } from '../src/analysis/model/linear';
-import { devDataDir, loadDevSet } from './dev-data';
-import { featurize, RECIPES, trainRecipe, type FeaturedRow } from './recipe';
+import { devDataDir } from './dev-data';
+import { featurize, loadSet, RECIPES, trainRecipe, type FeaturedRow } from './recipe';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -22,7 +22,7 @@ export function trainAll(outDir: string, dataDir: string, log: (line: string) =>
   for (const recipe of RECIPES) {
     const started = Date.now();
     const rows = new Map<string, FeaturedRow[]>();
-    for (const { name } of recipe.sets) rows.set(name, featurize(loadDevSet(name, dataDir), recipe));
+    for (const { name } of recipe.sets) rows.set(name, featurize(loadSet(name, dataDir), recipe));
     const label = `${recipe.task}-${recipe.lang}`;
     const model = trainRecipe(recipe, rows, undefined, (it, loss) => {
       if (it % 25 === 0) log(`  ${label}: iteration ${it}, loss ${loss.toFixed(4)}`);

@@ -6,15 +6,17 @@
  * A learned model plugs in through `createAnalyzer({ model })`: it sees everything the rules
  * computed (tokens, language, rule scores and hits) and may override the sentiment or complaint.
  */
-import { findComplaintCues, scoreComplaint, type ComplaintCues, type ComplaintResult } from './complaint';
-import type { AnalysisInput, Judgement } from './judgement';
+import { FAILURE_MASK, findComplaintCues, noComplaint, scoreComplaint, type ComplaintCues, type ComplaintResult } from './complaint';
+import type { AnalysisInput, Judgement, Rating } from './judgement';
 import { detectLanguage, type LanguageModel, type LanguageResult } from './language';
 import type { RuleLang } from './rules';
-import { neutralSentiment, scoreSentiment, topEvidence, type SentimentResult } from './sentiment';
+import { neutralSentiment, scoreSentiment, topEvidence, withFlippedHits, type SentimentResult } from './sentiment';
+import { maySituate, NO_SITUATION, readSituation, type Situation } from './situation';
 import { createLearnedModel, loadModels } from './model';
 import { tokenize, type Token } from './tokenize';
 
-export type { AnalysisInput, Judgement } from './judgement';
+export type { AnalysisInput, Judgement, Rating } from './judgement';
+export type { Situation, SituationKind } from './situation';
 
 /** Everything the rules derived from one post: what a model can build on. */
 export interface AnalysisContext {
@@ -25,6 +27,10 @@ export interface AnalysisContext {
   ruleLang?: RuleLang;
   sentiment: SentimentResult;
   complaint: ComplaintResult;
+  /** Sarcasm, recovery or litotes, when the post reads as one (situation.ts). */
+  situation: Situation;
+  /** A review's rating, from the input. */
+  rating?: Rating;
 }
 
 /** What a model decided: only what it overrides. */
@@ -55,7 +61,7 @@ const UNSUPPORTED_CONFIDENCE = 0.2;
 export function analyzeContext(input: AnalysisInput, languageModel?: LanguageModel): AnalysisContext {
   const text = typeof input.text === 'string' ? input.text : '';
   const tokens = tokenize(text);
-  const language = detectLanguage(tokens, input.langHint, languageModel);
+  const language = detectLanguage(tokens, input.langHint, languageModel, input.languages);
 
   let ruleLang: RuleLang | undefined;
   let sentiment: SentimentResult;
@@ -82,27 +88,123 @@ export function analyzeContext(input: AnalysisInput, languageModel?: LanguageMod
   } else {
     sentiment = neutralSentiment(UNSUPPORTED_CONFIDENCE);
   }
-  const complaint = cues ? scoreComplaint(cues, tokens, sentiment) : { label: false, score: 0, cues: [], cueSum: 0, cueMask: 0, cueSpans: [], directed: false, question: false };
-  return { text, tokens, language, ruleLang, sentiment, complaint };
+  let situation: Situation = NO_SITUATION;
+  if (cues && ruleLang && maySituate(tokens, sentiment.hits, cues.mask)) {
+    situation = readSituation(text, tokens, ruleLang, sentiment.hits, cues);
+    // Ironic praise counts against the post in the rules too (and so in the model's rule features).
+    if (situation.kind === 'sarcasm') sentiment = withFlippedHits(sentiment, situation.ironic, ruleLang);
+  }
+  const complaint = cues ? scoreComplaint(cues, tokens, sentiment) : noComplaint();
+  // One shape for every context (rating undefined when absent): the learned layer reads it in hot code.
+  return { text, tokens, language, ruleLang, sentiment, complaint, situation, rating: input.rating };
+}
+
+/** Sentiment scores a situation or rating moves a label to, at least (absolute values). */
+const SITUATION_SCORE = 0.5;
+/** A rating at or below this share of the stars is negative; at or above `RATING_HIGH`, positive. */
+const RATING_LOW = 0.4;
+const RATING_HIGH = 0.8;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Evidence lists joined without repeats: a phrase that contains another replaces it in its place. */
+function mergeEvidence(...lists: readonly string[][]): string[] {
+  const out: string[] = [];
+  for (const list of lists) {
+    for (const e of list) {
+      const lower = e.toLowerCase();
+      if (!e || out.some((o) => o.toLowerCase().includes(lower))) continue;
+      const i = out.findIndex((o) => lower.includes(o.toLowerCase()));
+      if (i >= 0) {
+        out[i] = e;
+        for (let k = out.length - 1; k > i; k--) if (lower.includes(out[k].toLowerCase())) out.splice(k, 1);
+      } else out.push(e);
+    }
+  }
+  return out.slice(0, 5);
+}
+
+/**
+ * The situation and the rating have the last word over the rules and the model: sarcasm is
+ * negative (and a complaint when aimed at someone), a recovery is positive and no complaint,
+ * a litotes is not negative, a low rating is negative. Each says so in the evidence.
+ */
+function applySituation(ctx: AnalysisContext, j: Judgement): void {
+  const s = ctx.situation;
+  if (s.kind === 'sarcasm') {
+    if (j.sentiment.label !== 'negative' || j.sentiment.score > -SITUATION_SCORE) {
+      j.sentiment = { label: 'negative', score: round3(Math.min(j.sentiment.score, -SITUATION_SCORE)), confidence: round3(Math.max(0.6, j.sentiment.confidence * 0.8)) };
+    }
+    const [first, ...rest] = s.evidence;
+    j.evidence.negative = [`${first} (sarcasm)`, ...mergeEvidence(rest, j.evidence.negative).filter((e) => !first.toLowerCase().includes(e.toLowerCase()))].slice(0, 5);
+    j.evidence.positive = [];
+    if (s.aimed) {
+      if (!j.complaint.label) j.complaint = { label: true, score: round3(Math.max(0.6, j.complaint.score)) };
+      if (j.evidence.complaint.length === 0) j.evidence.complaint = ctx.complaint.cues.length ? ctx.complaint.cues.slice(0, 5) : s.evidence.slice(0, 5);
+    }
+    j.situation = { kind: 'sarcasm', evidence: s.evidence };
+  } else if (s.kind === 'recovery') {
+    if (j.sentiment.label !== 'positive') {
+      j.sentiment = { label: 'positive', score: round3(Math.max(j.sentiment.score, SITUATION_SCORE)), confidence: round3(Math.max(0.6, j.sentiment.confidence * 0.8)) };
+    }
+    if (j.complaint.label) j.complaint = { label: false, score: round3(Math.min(j.complaint.score, 0.2)) };
+    // The praise, then the fix (the problem is in `situation.evidence`).
+    const fixes = s.evidence.length > 1 ? s.evidence.slice(1) : s.evidence;
+    j.evidence = { negative: [], positive: mergeEvidence(j.evidence.positive.length ? j.evidence.positive : topEvidence(ctx.sentiment.hits, 1), fixes), complaint: [] };
+    j.situation = { kind: 'recovery', evidence: s.evidence };
+  } else if (s.kind === 'litotes') {
+    if (j.sentiment.label === 'negative') {
+      j.sentiment = { label: 'positive', score: round3(Math.max(0.2, -j.sentiment.score * 0.3)), confidence: 0.55 };
+    }
+    if (j.complaint.label && (ctx.complaint.cueMask & FAILURE_MASK) === 0) j.complaint = { label: false, score: round3(Math.min(j.complaint.score, 0.3)) };
+    j.evidence = { negative: [], positive: mergeEvidence(s.evidence, j.evidence.positive), complaint: j.complaint.label ? j.evidence.complaint : [] };
+    j.situation = { kind: 'litotes', evidence: s.evidence };
+  }
+  applyRating(ctx, j);
+}
+
+/** A review's stars: low is negative (and, with any complaint signal, a complaint), high is not negative. */
+function applyRating(ctx: AnalysisContext, j: Judgement): void {
+  const r = ctx.rating;
+  if (!r || !(r.outOf > 0) || !(r.stars >= 0) || r.stars > r.outOf) return;
+  const share = r.stars / r.outOf;
+  const stars = `rating ${Number(r.stars.toFixed(1))}/${Number(r.outOf.toFixed(1))}`;
+  if (share <= RATING_LOW) {
+    if (j.sentiment.label !== 'negative') {
+      j.sentiment = { label: 'negative', score: round3(Math.min(j.sentiment.score, -SITUATION_SCORE)), confidence: 0.7 };
+    }
+    if (!j.evidence.negative.includes(stars)) j.evidence.negative = [...j.evidence.negative.slice(0, 4), stars];
+    j.evidence.positive = [];
+    // One star is a complaint in itself; two stars when the words point at a problem too.
+    if (!j.complaint.label && (share <= 0.2 || j.complaint.score >= 0.25 || (ctx.complaint.cueMask & FAILURE_MASK) !== 0)) {
+      j.complaint = { label: true, score: round3(Math.max(0.55, j.complaint.score)) };
+      if (j.evidence.complaint.length === 0) j.evidence.complaint = [...ctx.complaint.cues.slice(0, 4), stars];
+    }
+    j.situation ??= { kind: 'rating', evidence: [stars] };
+  } else if (share >= RATING_HIGH && j.sentiment.label === 'negative') {
+    // A high rating is not a negative post; a grumble in it can still be a complaint (late delivery).
+    j.sentiment = { label: 'positive', score: round3(Math.max(0.3, -j.sentiment.score * 0.3)), confidence: 0.6 };
+    j.evidence = { negative: [], positive: [...j.evidence.positive.slice(0, 4), stars], complaint: j.evidence.complaint };
+    j.situation ??= { kind: 'rating', evidence: [stars] };
+  }
 }
 
 function toJudgement(ctx: AnalysisContext, model?: TextModel): Judgement {
   const { language, sentiment, complaint } = ctx;
+  const override = model?.judge(ctx);
+  const ev = override?.evidence;
   const judgement: Judgement = {
     lang: language.lang,
     langConfidence: language.confidence,
-    sentiment: { label: sentiment.label, score: sentiment.score, confidence: sentiment.confidence },
-    complaint: { label: complaint.label, score: complaint.score },
+    sentiment: override?.sentiment ?? { label: sentiment.label, score: sentiment.score, confidence: sentiment.confidence },
+    complaint: override?.complaint ?? { label: complaint.label, score: complaint.score },
+    // The rules' evidence only where the model gave none.
     evidence: {
-      negative: topEvidence(sentiment.hits, -1),
-      positive: topEvidence(sentiment.hits, 1),
-      complaint: complaint.cues,
+      negative: ev?.negative ?? topEvidence(sentiment.hits, -1),
+      positive: ev?.positive ?? topEvidence(sentiment.hits, 1),
+      complaint: ev?.complaint ?? complaint.cues,
     },
   };
-  const override = model?.judge(ctx);
-  if (override?.sentiment) judgement.sentiment = override.sentiment;
-  if (override?.complaint) judgement.complaint = override.complaint;
-  if (override?.evidence) Object.assign(judgement.evidence, override.evidence);
+  if (ctx.situation.kind || ctx.rating) applySituation(ctx, judgement);
   return judgement;
 }
 

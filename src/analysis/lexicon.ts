@@ -192,3 +192,70 @@ function dutchVariants(w: string): string[] {
   if (w.includes('-')) out.push(w.slice(w.lastIndexOf('-') + 1));
   return out;
 }
+
+/** A second opinion on a word: polarity -1..1 and, where the source has it, subjectivity 0..1. */
+export interface AuxEntry {
+  polarity: number;
+  subjectivity: number;
+}
+
+let auxCache: Partial<Record<RuleLang, ReadonlyMap<string, AuxEntry>>> = {};
+
+/**
+ * Broad-coverage lexicons the learned layer reads as extra features (not the rules): English
+ * SentiCon (~25,000 words and lemmas, polarity) merged with Pattern's English adjectives
+ * (polarity and subjectivity); Dutch: Pattern's Dutch adjectives. All ship with natural (MIT).
+ * Subjectivity tells an opinion from a statement, which the AFINN-scale rules cannot.
+ */
+export function auxLexiconFor(lang: RuleLang): ReadonlyMap<string, AuxEntry> {
+  let aux = auxCache[lang];
+  if (!aux) {
+    const out = new Map<string, AuxEntry>();
+    type PatternEntry = { polarity: string; subjectivity: string };
+    if (lang === 'en') {
+      const senticon = require('natural/lib/natural/sentiment/English/senticon_en.json') as Record<string, { pol: string }>;
+      for (const [w, e] of Object.entries(senticon)) {
+        const p = Number(e.pol);
+        if (Number.isFinite(p) && p !== 0 && !w.includes('_')) out.set(w.toLowerCase(), { polarity: p, subjectivity: Math.min(1, Math.abs(p) + 0.3) });
+      }
+    }
+    const pattern = require(lang === 'en' ? 'natural/lib/natural/sentiment/English/pattern-sentiment-en.json' : 'natural/lib/natural/sentiment/Dutch/pattern-sentiment-nl.json') as Record<string, PatternEntry>;
+    for (const [w, e] of Object.entries(pattern)) {
+      const p = Number(e.polarity);
+      const s = Number(e.subjectivity);
+      if (Number.isFinite(p) && Number.isFinite(s)) out.set(w.toLowerCase(), { polarity: p, subjectivity: s });
+    }
+    auxCache[lang] = aux = out;
+  }
+  return aux;
+}
+
+/** For tests: forget loaded auxiliary lexicons. */
+export function resetAuxLexicons(): void {
+  auxCache = {};
+}
+
+let vocabCache: Map<string, number> | undefined;
+
+/**
+ * Which of English (bit 1) and Dutch (bit 2) a word is known in: AFINN, SentiCon and Pattern's
+ * English adjectives and the English function words; Pattern's Dutch adjectives, LUPJE, repwatch's
+ * Dutch additions and the Dutch function words. The language model reads words known in one
+ * language only: most help in posts of a few words.
+ */
+export function vocabularyLanguages(): ReadonlyMap<string, number> {
+  if (vocabCache) return vocabCache;
+  const { STOPWORDS } = require('./language') as typeof import('./language');
+  const vocab = new Map<string, number>();
+  const mark = (w: string, bit: number) => {
+    if (w.includes(' ')) return;
+    vocab.set(w, (vocab.get(w) ?? 0) | bit);
+  };
+  for (const w of lexiconFor('en').words.keys()) mark(w, 1);
+  for (const w of auxLexiconFor('en').keys()) mark(w, 1);
+  for (const w of STOPWORDS.en) mark(w, 1);
+  for (const w of lexiconFor('nl').words.keys()) mark(w, 2);
+  for (const w of auxLexiconFor('nl').keys()) mark(w, 2);
+  for (const w of STOPWORDS.nl) mark(w, 2);
+  return (vocabCache = vocab);
+}

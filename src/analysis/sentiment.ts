@@ -244,6 +244,28 @@ export function scoreSentiment(text: string, tokens: readonly Token[], lang: Rul
 }
 
 /**
+ * The same result with some hits read the other way round (praise meant ironically counts as
+ * negative): their values change sign, the sum moves by the difference, label and score follow.
+ */
+export function withFlippedHits(result: SentimentResult, indexes: readonly number[], lang: RuleLang): SentimentResult {
+  if (indexes.length === 0) return result;
+  // Same literal shape as scoreSentiment's hits (a spread copy would be another hidden class).
+  const hits: SentimentHit[] = result.hits.map((h) => ({ surface: h.surface, value: h.value, first: h.first, last: h.last }));
+  let sum = result.sum;
+  for (const i of indexes) {
+    const h = hits[i];
+    if (!h || h.value <= 0) continue;
+    sum -= 2 * h.value;
+    h.value = -h.value;
+  }
+  const score = sum / Math.sqrt(sum * sum + SENTIMENT_PARAMS.alpha);
+  const th = SENTIMENT_PARAMS.thresholds[lang];
+  const label: SentimentLabel = score >= th.positive ? 'positive' : score <= -th.negative ? 'negative' : 'neutral';
+  // The same literal shape scoreSentiment returns (a spread copy would be another hidden class).
+  return { label, score: round3(score), confidence: confidenceOf(label, score, result.words, result.covered, th), sum, hits, words: result.words, covered: result.covered };
+}
+
+/**
  * Confidence: for a polar label, how far past the threshold the score is and how much of the text
  * the lexicon covered; for neutral, how little sentiment there was in how much text.
  */

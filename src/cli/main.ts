@@ -14,7 +14,9 @@ import { connectorFor } from '../connectors';
 const USAGE = `usage: repwatch <command> [options]
 
 commands:
-  analyze                    read JSONL posts ({"id","text","lang"?}) on stdin, write one judgement per line
+  analyze [--languages nl,en]
+                             read JSONL posts ({"id","text","lang"?,"languages"?,"rating"?}) on stdin,
+                             write one judgement per line; --languages is the prior for untagged posts
   run [--config DIR] [--roles schedule,poll,ingest,deliver,sla,stream,api]
                              run the workers (REDIS_URL and MONGODB_URI from the environment);
                              api serves HTTP on REPWATCH_HTTP (default 127.0.0.1:8080) with the keys
@@ -59,8 +61,10 @@ function loadOrReport(dir: string): LoadedConfig | null {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'analyze':
-      return analyzeCommand();
+    case 'analyze': {
+      const languages = option(rest, '--languages')?.split(',').map((l) => l.trim()).filter(Boolean);
+      return analyzeCommand(process.stdin, languages);
+    }
     case 'run':
       return runCommand(rest);
     case 'config':
@@ -118,7 +122,7 @@ export const MAX_ANALYZE_LINE_BYTES = 64 * 1024;
  * Streams the input (stdin) in batches so any input size runs in bounded memory; a line over
  * MAX_ANALYZE_LINE_BYTES is refused without being read into memory whole.
  */
-export async function analyzeCommand(input: AsyncIterable<Buffer | string> = process.stdin): Promise<number> {
+export async function analyzeCommand(input: AsyncIterable<Buffer | string> = process.stdin, languages?: string[]): Promise<number> {
   const BATCH = 2000;
   let lineNo = 0;
   let invalid = 0;
@@ -128,7 +132,7 @@ export async function analyzeCommand(input: AsyncIterable<Buffer | string> = pro
     const judgements = analyze(batch.map((b) => b.input));
     const out = batch.map((b, i) => {
       const j = judgements[i];
-      return JSON.stringify({ id: b.id, lang: j.lang, langConfidence: j.langConfidence, sentiment: j.sentiment, complaint: j.complaint, evidence: j.evidence });
+      return JSON.stringify({ id: b.id, lang: j.lang, langConfidence: j.langConfidence, sentiment: j.sentiment, complaint: j.complaint, evidence: j.evidence, ...(j.situation ? { situation: j.situation } : {}) });
     });
     batch = [];
     if (!process.stdout.write(`${out.join('\n')}\n`)) await new Promise((r) => process.stdout.once('drain', r));
@@ -154,9 +158,11 @@ export async function analyzeCommand(input: AsyncIterable<Buffer | string> = pro
     }
     if (!value || typeof value !== 'object' || (typeof value.id !== 'string' && typeof value.id !== 'number')) reject('needs an "id" (string or number)');
     else if (typeof value.text !== 'string') reject('needs a "text" string');
+    else if (value.languages !== undefined && !(Array.isArray(value.languages) && value.languages.every((l: unknown) => typeof l === 'string'))) reject('"languages" must be a list of language codes');
+    else if (value.rating !== undefined && !(typeof value.rating?.stars === 'number' && typeof value.rating?.outOf === 'number' && value.rating.outOf > 0)) reject('"rating" must be {"stars": n, "outOf": m} with m > 0');
     else {
       const langHint = typeof value.lang === 'string' ? value.lang : undefined;
-      batch.push({ id: String(value.id), input: { text: value.text, langHint } });
+      batch.push({ id: String(value.id), input: { text: value.text, langHint, languages: value.languages ?? languages, rating: value.rating } });
       if (batch.length >= BATCH) await flush();
     }
   }

@@ -1,5 +1,4 @@
 import { analyze } from '../analysis';
-import { withRating } from '../domain/rating';
 import { RepwatchError } from '../domain/errors';
 import { evaluatePage, type EvaluateDeps } from './evaluate';
 import type { IngestPage } from './ports';
@@ -26,8 +25,8 @@ export interface IngestOutcome {
 export async function ingestPage(deps: IngestDeps, page: IngestPage): Promise<IngestOutcome> {
   const brand = deps.config.brands.find((b) => b.id === page.brandId);
   if (!brand) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no brand "${page.brandId}" (config changed?)`);
-  // Reviews: the stars are part of the judgement (src/domain/rating.ts).
-  const judgements = analyze(page.mentions.map((m) => ({ text: m.text, langHint: m.langHint }))).map((j, i) => withRating(j, page.mentions[i].rating));
+  // The brand's languages are the prior for untagged posts; a review's stars are part of its judgement.
+  const judgements = analyze(page.mentions.map((m) => ({ text: m.text, langHint: m.langHint, languages: brand.languages, rating: m.rating })));
   const { inserted, duplicates, existing } = await deps.store.storeMentions(
     page.mentions.map((mention, i) => ({ mention, judgement: judgements[i], ingestedAt: page.polledAt })),
   );

@@ -140,11 +140,17 @@ describe('shipped models', () => {
     expect(en.evidence.complaint.length).toBeGreaterThan(0);
   });
 
-  test('a language without a model keeps the rules’ verdict (Dutch complaints, French)', () => {
+  test('Dutch complaints are decided by the learned Dutch model; a language without a model keeps the rules’ verdict (French)', () => {
     const rules = createAnalyzer();
-    const learned = createAnalyzer({ model: createLearnedModel(loadModels()) });
+    const models = loadModels();
+    const learned = createAnalyzer({ model: createLearnedModel(models) });
     const nl = 'Waarom is mijn pakket nog steeds niet bezorgd? Graag een reactie @postnl';
-    expect(learned.analyzeOne({ text: nl, langHint: 'nl' }).complaint).toEqual(rules.analyzeOne({ text: nl, langHint: 'nl' }).complaint);
+    const j = learned.analyzeOne({ text: nl, langHint: 'nl' });
+    expect(j.complaint.label).toBe(true);
+    expect(j.complaint).not.toEqual(rules.analyzeOne({ text: nl, langHint: 'nl' }).complaint);
+    // Without the Dutch complaint model, the rules decide Dutch complaints again.
+    const withoutNl = createAnalyzer({ model: createLearnedModel({ ...models, 'complaint-nl': undefined }) });
+    expect(withoutNl.analyzeOne({ text: nl, langHint: 'nl' }).complaint).toEqual(rules.analyzeOne({ text: nl, langHint: 'nl' }).complaint);
     const fr = 'Le service client est vraiment nul, je suis très déçu';
     expect(learned.analyzeOne({ text: fr, langHint: 'fr' })).toEqual(rules.analyzeOne({ text: fr, langHint: 'fr' }));
   });

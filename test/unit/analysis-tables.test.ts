@@ -194,7 +194,7 @@ describe('negation and clauses (rules and rule pipeline)', () => {
     ['nl', 'niet slecht', 'not negative', ['niet slecht', 1]],
     ['nl', 'niet zo slecht', 'not negative', ['niet zo slecht', 1]],
     ['nl', 'niet onaardig', 'not negative', ['niet onaardig', 1]],
-    ['nl', 'niks mis mee', 'not negative', ['niks mis', 1]],
+    ['nl', 'niks mis mee', 'not negative', ['niks mis mee', 1]],
     // "never again" / "nooit meer" is a verdict, not a negator in search of a word
     ['nl', 'nooit meer', 'negative', ['nooit meer', -1]],
     ['nl', 'ik bestel hier nooit meer', 'negative', ['nooit meer', -1]],

@@ -64,4 +64,31 @@ describe('repwatch analyze input lines', () => {
     expect(judged[1].sentiment.label).toBe('negative');
     expect(err.join('')).toContain('RW_ERR_INPUT_INVALID: line 2: longer than 64 KiB');
   });
+
+  it('takes the brand languages (per line or --languages) and a review rating, and refuses malformed ones with their line', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const spies = [
+      jest.spyOn(process.stdout, 'write').mockImplementation((s: any) => (out.push(String(s)), true)),
+      jest.spyOn(process.stderr, 'write').mockImplementation((s: any) => (err.push(String(s)), true)),
+    ];
+    const lines = [
+      { id: 'short', text: 'pakket nog niet' },
+      { id: 'review', text: 'Jammer.', rating: { stars: 1, outOf: 5 } },
+      { id: 'badLang', text: 'x', languages: 'nl' },
+      { id: 'badRating', text: 'x', rating: { stars: 1 } },
+    ];
+    try {
+      const input = Readable.from(lines.map((l) => Buffer.from(`${JSON.stringify(l)}\n`)));
+      expect(await analyzeCommand(input, ['nl', 'en'])).toBe(2);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
+    const judged = new Map(out.join('').trim().split('\n').map((l) => JSON.parse(l)).map((j) => [j.id, j]));
+    expect([...judged.keys()]).toEqual(['short', 'review']);
+    expect(judged.get('short').lang).toBe('nl');
+    expect(judged.get('review')).toMatchObject({ sentiment: { label: 'negative' }, complaint: { label: true }, situation: { kind: 'rating' } });
+    expect(err.join('')).toContain('RW_ERR_INPUT_INVALID: line 3: "languages" must be a list');
+    expect(err.join('')).toContain('RW_ERR_INPUT_INVALID: line 4: "rating" must be');
+  });
 });

@@ -59,6 +59,24 @@ export const REPWATCH_EN: Readonly<Record<string, number>> = {
   dear: 0, // a salutation ("Dear @brand, why ...")
   leave: 0, // "the flight leaves at 9"
   sorry: -1,
+  // litotes and negated negatives: mild praise, not negation of a complaint
+  'not bad': 2,
+  'not too bad': 1.5,
+  'not that bad': 1,
+  'not so bad': 1,
+  'not bad at all': 2.5,
+  "can't complain": 2,
+  'cant complain': 2,
+  'cannot complain': 2,
+  "couldn't complain": 2,
+  "can't fault": 2.5,
+  "couldn't fault": 2.5,
+  'no complaints': 2,
+  'nothing to complain about': 2,
+  'not disappointed': 1.5,
+  "that's how it should be": 2,
+  'thats how it should be': 2,
+  'as it should be': 1.5,
 };
 
 /** Dutch: the same idea; on the AFINN scale. */
@@ -93,6 +111,24 @@ export const REPWATCH_NL: Readonly<Record<string, number>> = {
   bedankt: 3,
   chapeau: 3,
   'petje af': 3,
+  // litotes and negated negatives: mild praise ("niet slecht", "geen klagen", "zo hoort het")
+  'niet slecht': 2,
+  'niet zo slecht': 1,
+  'helemaal niet slecht': 2.5,
+  'niet verkeerd': 2,
+  'geen klagen': 2,
+  'niet klagen': 1.5,
+  'niets te klagen': 2,
+  'niks te klagen': 2,
+  'geen klachten': 2,
+  'zo hoort het': 2,
+  'zoals het hoort': 2,
+  'niks mis mee': 2,
+  'niets mis mee': 2,
+  'niet teleurgesteld': 1.5,
+  'zonder problemen': 1.5,
+  'geen problemen': 1,
+  'nergens last van': 1,
   // degree words the Dutch lexicons give a (wrong-sense) valence: handled as intensifiers
   zeer: 0,
   heel: 0,

@@ -11,7 +11,9 @@
  * Every hashed feature remembers the tokens it came from, so a decision can be explained in the
  * post's own words.
  */
+import { CUE_CATEGORIES } from '../complaint';
 import type { AnalysisContext } from '../index';
+import { vocabularyLanguages } from '../lexicon';
 import { isEnglishNegation, NEGATION_SCOPE, RULES } from '../rules';
 import type { Token } from '../tokenize';
 
@@ -51,7 +53,11 @@ export const DENSE_FEATURES = [
   'elongated',
   'exclamations',
   'length',
-  ...Array.from({ length: 31 }, (_, i) => `cue.${i}`),
+  'situation.sarcasm',
+  'situation.recovery',
+  'situation.litotes',
+  'aimed',
+  ...CUE_CATEGORIES.map((c) => `cue.${c}` as const),
 ] as const;
 
 export const denseOffset = (spec: FeatureSpec) => 1 << spec.bits;
@@ -59,15 +65,16 @@ type DenseName = (typeof DENSE_FEATURES)[number];
 const DENSE_INDEX = new Map<string, number>(DENSE_FEATURES.map((name, i) => [name, i]));
 export const dimensionOf = (spec: FeatureSpec) => (1 << spec.bits) + DENSE_FEATURES.length;
 
-/** 32-bit FNV-1a over a type tag and a string. */
-function hash(tag: number, s: string): number {
-  let h = Math.imul(0x811c9dc5 ^ tag, 16777619);
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 /** Hash of a second string continuing `h` (for bigrams without building the joined string). */
 function hashOn(h: number, s: string): number {
   h = Math.imul(h ^ 0x20, 16777619);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** 32-bit FNV-1a over a type tag and a string. */
+function hash(tag: number, s: string): number {
+  let h = Math.imul(0x811c9dc5 ^ tag, 16777619);
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
 }
@@ -81,6 +88,9 @@ const TAG_EMOJI = 6;
 const TAG_EMOTICON = 7;
 const TAG_FLAG = 8;
 const TAG_LANGUAGE_WORD = 9;
+/** A praise word read as irony (situation.ts): hashed apart from the same word meant sincerely. */
+const TAG_IRONIC = 10;
+const TAG_VOCABULARY = 11;
 
 const UPPER_WORD_RE = /^[\p{Lu}]{2,}$/u;
 
@@ -144,6 +154,7 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
   const rules = RULES[lang];
   const tokens = ctx.tokens;
   const b = scratch.reset((1 << spec.bits) - 1);
+  const useChars = spec.charNgrams.length > 0;
 
   let negLeft = 0;
   let prevHash = -1; // bigram hash begun with the last content token, or -1 after a boundary
@@ -155,6 +166,16 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
   let mention = false;
   let url = false;
   let question = false;
+  // Tokens of praise meant ironically (sarcasm) are hashed apart.
+  let ironicTokens: Uint8Array | undefined;
+  if (ctx.situation.kind === 'sarcasm' && ctx.situation.ironic.length) {
+    ironicTokens = new Uint8Array(tokens.length);
+    for (const h of ctx.situation.ironic) {
+      const hit = ctx.sentiment.hits[h];
+      if (!hit) continue;
+      for (let t = hit.first; t <= hit.last && t < tokens.length; t++) ironicTokens[t] = 1;
+    }
+  }
 
   for (let i = 0; i < tokens.length; i++) {
     const t: Token = tokens[i];
@@ -194,13 +215,14 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
         norm = t.norm;
         words++;
         if (t.elongated) elongated++;
-        if (UPPER_WORD_RE.test(t.text)) caps++;
+        const c0 = t.text.charCodeAt(0);
+        if (t.text.length > 1 && c0 !== norm.charCodeAt(0) && UPPER_WORD_RE.test(t.text)) caps++;
         const negator = rules.negators.has(norm) || (lang === 'en' && isEnglishNegation(norm));
         if (rules.contrast.has(norm)) negLeft = 0;
-        b.add(hash(negLeft > 0 ? TAG_NEGATED : TAG_WORD, norm), i, 1);
+        b.add(hash(ironicTokens?.[i] ? TAG_IRONIC : negLeft > 0 ? TAG_NEGATED : TAG_WORD, norm), i, 1);
         if (negLeft > 0) negLeft--;
         if (negator) negLeft = NEGATION_SCOPE;
-        if (spec.charNgrams.length) addCharNgrams(b, norm, spec.charNgrams, i);
+        if (useChars) addCharNgrams(b, norm, spec.charNgrams, i);
         break;
       }
     }
@@ -248,7 +270,12 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
   dense('elongated', elongated ? 1 : 0);
   dense('exclamations', Math.min(3, exclamations) / 3);
   dense('length', Math.log1p(words) / 5);
-  const cueBase = base + DENSE_INDEX.get('cue.0')!;
+  const situation = ctx.situation.kind;
+  dense('situation.sarcasm', situation === 'sarcasm' ? 1 : 0);
+  dense('situation.recovery', situation === 'recovery' ? 1 : 0);
+  dense('situation.litotes', situation === 'litotes' ? 1 : 0);
+  dense('aimed', ctx.situation.aimed ? 1 : 0);
+  const cueBase = base + DENSE_INDEX.get(`cue.${CUE_CATEGORIES[0]}`)!;
   for (let m = c.cueMask, bit = 0; m !== 0; m >>>= 1, bit++) if (m & 1) b.addAt(cueBase + bit, -1, 0, 1);
 
   return { index: b.index, value: b.value, token: b.token, span: b.span, n: b.n };
@@ -260,9 +287,17 @@ export function extractFeatures(ctx: AnalysisContext, spec: FeatureSpec): Featur
  */
 export function extractLanguageFeatures(tokens: readonly Token[], spec: FeatureSpec): FeatureVector {
   const b = scratch.reset((1 << spec.bits) - 1);
+  const vocab = vocabularyLanguages();
+  let enOnly = 0;
+  let nlOnly = 0;
+  let words = 0;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     if (t.kind !== 'word' && t.kind !== 'hashtag') continue;
+    words++;
+    const known = vocab.get(t.norm);
+    if (known === 1) enOnly++;
+    else if (known === 2) nlOnly++;
     b.add(hash(TAG_LANGUAGE_WORD, t.norm), i, 1);
     if (spec.charNgrams.length) addCharNgrams(b, t.norm, spec.charNgrams, i);
   }
@@ -270,6 +305,10 @@ export function extractLanguageFeatures(tokens: readonly Token[], spec: FeatureS
     const scale = 1 / Math.sqrt(b.n);
     for (let k = 0; k < b.n; k++) b.value[k] *= scale;
   }
+  // Words known in one language only, as counts (not diluted by the number of n-grams).
+  if (enOnly) b.add(hash(TAG_VOCABULARY, 'en'), -1, 0, Math.min(4, enOnly) / 2);
+  if (nlOnly) b.add(hash(TAG_VOCABULARY, 'nl'), -1, 0, Math.min(4, nlOnly) / 2);
+  if (words) b.add(hash(TAG_VOCABULARY, 'share'), -1, 0, (enOnly - nlOnly) / words);
   b.addAt(denseOffset(spec), -1, 0, 1);
   return { index: b.index, value: b.value, token: b.token, span: b.span, n: b.n };
 }

@@ -144,6 +144,23 @@ export function logits(model: LinearModel, f: FeatureVector): Float64Array {
   return out;
 }
 
+/**
+ * Logits, and per feature how much it pushes class `plus` over class `minus` (into `diff`, which
+ * must hold f.n entries): one pass over the features serves the decision and its explanation.
+ */
+export function logitsWithDiff(model: LinearModel, f: FeatureVector, plus: number, minus: number, diff: Float64Array): Float64Array {
+  const K = model.labels.length;
+  const out = new Float64Array(K);
+  const { weights } = model;
+  for (let k = 0; k < f.n; k++) {
+    const base = f.index[k] * K;
+    const v = f.value[k];
+    for (let c = 0; c < K; c++) out[c] += weights[base + c] * v;
+    diff[k] = (weights[base + plus] - weights[base + minus]) * v;
+  }
+  return out;
+}
+
 /** Softmax of logits, in place. */
 export function softmax(z: Float64Array): Float64Array {
   let max = -Infinity;
