@@ -216,8 +216,10 @@ async function unfinishedBefore(deps: DeliverDeps, event: AlertEvent, receiverId
   const earlier = open.filter((o) => o.seq < event.seq && o.at > deps.now() - ORDER_WAIT_LIMIT_MS);
   const unfinished: OpenDelivery[] = [];
   const finished: number[] = [];
+  // Their records in one read.
+  const records = await deps.store.getDeliveries(earlier.map((o) => o.eventId), receiverId);
   for (const o of earlier) {
-    const record = await deps.store.getDelivery(o.eventId, receiverId);
+    const record = records.get(o.eventId);
     if (record && record.status !== 'pending') finished.push(o.seq);
     else unfinished.push(o);
   }

@@ -689,6 +689,12 @@ export class Store {
     );
   }
 
+  /** The delivery records of these events to one receiver, by event id: one round trip. */
+  async getDeliveries(eventIds: string[], receiverId: string): Promise<Map<string, DeliveryRecord>> {
+    const docs = await this.getDocs<DeliveryRecord>(this.models.Delivery.collection, eventIds.map((e) => `${e}|${receiverId}`));
+    return new Map([...docs.values()].map((d) => [d.eventId, d]));
+  }
+
   async getDelivery(eventId: string, receiverId: string): Promise<DeliveryRecord | undefined> {
     return (await this.getDocs<DeliveryRecord>(this.models.Delivery.collection, [`${eventId}|${receiverId}`])).get(`${eventId}|${receiverId}`) as DeliveryRecord | undefined;
   }
