@@ -198,7 +198,10 @@ export async function docsById<T>(coll: Collection<any>, ids: Iterable<string>):
   const out = new Map<string, T>();
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += READ_CHUNK) {
-    const docs = await coll.find({ _id: { $in: unique.slice(i, i + READ_CHUNK) } }).toArray();
+    // All in the first batch: no server-side cursor is left between batches. (FerretDB holds a
+    // SQLite connection per open cursor until it times out; cursors of killed clients used up its
+    // pool, and its start-up index creation then waited for a connection for ever.)
+    const docs = await coll.find({ _id: { $in: unique.slice(i, i + READ_CHUNK) } }, { batchSize: READ_CHUNK }).toArray();
     for (const d of docs) out.set(String(d._id), withoutId(d) as T);
   }
   return out;
