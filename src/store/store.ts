@@ -193,6 +193,27 @@ export async function bulkInChunks(coll: Collection<any>, ops: AnyBulkWriteOpera
   for (let i = 0; i < ops.length; i += BULK_CHUNK) await coll.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
 }
 
+/**
+ * Creates a model's indexes when some are missing. Every process starts with this (workers, and
+ * each CLI command), and creating indexes that exist is not free on FerretDB: it takes its
+ * metadata lock for writing and then waits for a SQLite connection, so with its pool busy every
+ * other command waited behind it. Listing them takes no such lock.
+ */
+async function ensureIndexes(model: { schema: { indexes(): [Record<string, unknown>, unknown][] }; collection: Collection<any>; createIndexes(): Promise<unknown> }): Promise<void> {
+  const wanted = model.schema.indexes();
+  if (wanted.length === 0) return;
+  let existing: { key?: Record<string, unknown> }[] = [];
+  try {
+    existing = await model.collection.listIndexes().toArray();
+  } catch {
+    // A collection not created yet has no indexes.
+  }
+  const keyOf = (key: Record<string, unknown>) => JSON.stringify(Object.entries(key).map(([k, v]) => [k, Number(v)]));
+  const have = new Set(existing.map((ix) => keyOf(ix.key ?? {})));
+  if (wanted.every(([fields]) => have.has(keyOf(fields)))) return;
+  await model.createIndexes();
+}
+
 /** Documents by `_id`, keyed by it, without the `_id` field: one `$in` read per READ_CHUNK ids. */
 export async function docsById<T>(coll: Collection<any>, ids: Iterable<string>): Promise<Map<string, T>> {
   const out = new Map<string, T>();
@@ -243,7 +264,7 @@ export class Store {
     }
     const store = new Store(conn, registerModels(conn), sequence);
     // Indexes are part of correctness (they make writes idempotent), so they are created at start-up.
-    for (const model of Object.values(store.models)) await model.createIndexes();
+    for (const model of Object.values(store.models)) await ensureIndexes(model);
     // The counter exists before anyone increments it: concurrent first upserts would collide.
     await insertNew(store.models.Counter.collection, [{ _id: 'alert-stream', value: 0 }]);
     await store.moveTermClusters();
