@@ -181,11 +181,13 @@ function duplicateIndexes(err: unknown): Set<number> | undefined {
 }
 
 /**
- * FerretDB's bulk updates slow down faster than their size (a storm's 300 in one bulk took over a
- * minute), so large batches go in chunks of this size, one after the other. A page's usual
- * writes stay one round trip.
+ * Updates per bulk write. FerretDB's SQLite handler holds one pooled connection per statement of an
+ * update command until the whole command ends (100 in its pool): two bulks of about 50 at once
+ * took every connection and then waited for one for ever (a goroutine dump of a hung chaos run),
+ * and larger bulks slowed down faster than their size. So large batches go in chunks of this
+ * size, one after the other; a page's usual writes stay one round trip.
  */
-const BULK_CHUNK = 64;
+const BULK_CHUNK = 16;
 /** Ids per `$in` read: one round trip each (the local FerretDB build answers `_id $in` from its index). */
 const READ_CHUNK = 500;
 
