@@ -57,7 +57,13 @@ ensure_redis() {
 # pushes down only a filter that is exactly `{_id: value}`, so `{_id: {$in: [...]}}` and
 # `{_id: value, other: ...}` (a conditional update) scanned the table. The handler filters the rows
 # again, so results cannot change.
-ferret_patch="id-lookup-uses-index-1+id-pushdown-2"
+# A third (scripts/ferretdb/atomic-updates.patch) makes update and findAndModify change a document
+# atomically, as MongoDB does: upstream reads the document and writes it back as two steps, so of
+# two concurrent updates of one document one was silently lost (a conditional update could also
+# "win" twice). Each statement now holds its collection's lock from read to write, and closes its
+# read when it ends instead of when the whole bulk ends (a bulk held a pooled connection per
+# statement, and two large bulks took all 100).
+ferret_patch="id-lookup-uses-index-1+id-pushdown-2+atomic-updates-3"
 
 build_ferretdb() {
   [ -x "$ferret_bin" ] && "$ferret_bin" --version 2>/dev/null | grep -q "version: $ferret_version" \
@@ -76,6 +82,7 @@ build_ferretdb() {
   sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$metadata"
   grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$metadata" || die "could not patch FerretDB's _id lookup (see the comment above build_ferretdb)"
   patch -s -p1 -d "$local_dir/ferretdb-src" < "$root/scripts/ferretdb/id-pushdown.patch" || die "could not patch FerretDB's _id pushdown (scripts/ferretdb/id-pushdown.patch)"
+  patch -s -p1 -d "$local_dir/ferretdb-src" < "$root/scripts/ferretdb/atomic-updates.patch" || die "could not patch FerretDB's updates (scripts/ferretdb/atomic-updates.patch)"
   (cd "$local_dir/ferretdb-src" && go build -trimpath -o "$ferret_bin" ./cmd/ferretdb) >&2 || die "FerretDB build failed"
   echo "$ferret_patch" > "$ferret_bin.patch"
   rm -rf "$local_dir/ferretdb-src"

@@ -120,9 +120,9 @@ export class DeadLetters {
 
   /** Counts a retry and sets when the sweep may try again. */
   async markRetried(id: string, at: number): Promise<void> {
-    const doc = await this.get(id);
-    if (!doc) return;
-    await this.coll.updateOne({ _id: id }, { $set: { retries: doc.retries + 1, lastRetryAt: at, nextRetryAt: at + sweepRetryDelay(doc.retries + 1) } });
+    // Only the retry fields: the job may complete and resolve the record at the same moment.
+    const after = await this.coll.findOneAndUpdate({ _id: id }, { $inc: { retries: 1 }, $set: { lastRetryAt: at } }, { returnDocument: 'after' });
+    if (after) await this.coll.updateOne({ _id: id }, { $set: { nextRetryAt: at + sweepRetryDelay(after.retries) } });
   }
 
   /** Dead letters, newest failure first (a scan: the collection stays small). */
