@@ -9,17 +9,23 @@
  *   - the raw bulk-insert rate of the same documents (the ceiling the store sets);
  *   - a one-job-per-post pipeline doing the same work (the design repwatch avoids);
  *   - peak resident memory (the roles run in this one process, as three instances: see
- *     scripts/bench/pipeline.ts).
+ *     scripts/bench/pipeline.ts);
+ *   - the roles as separate processes (scripts/bench/apart.ts), with one and then two ingest
+ *     processes: each role's own peak memory, and what a second ingest process adds.
  * Figures are ratios within one run: these machines are shared and noisy. Round-trip counts do
  * not depend on the machine.
  *
- *   npm run bench -- [--posts 100000] [--per-post 10000] [--steady-seconds 30] [--profile] [--json]
+ *   npm run bench -- [--posts 100000] [--per-post 10000] [--steady-seconds 30] [--apart-posts 20000]
+ *                    [--profile] [--json]
+ *   npm run bench -- --memory [--posts 1000000] [--ingest-processes 2] [--json]
  *
- * --steady-seconds 0 leaves the half-load phase out; --json prints every figure as one JSON
- * object on the last line.
+ * --steady-seconds 0 leaves the half-load phase out, --apart-posts 0 the separate processes;
+ * --json prints every figure as one JSON object on the last line. --memory runs only the replay
+ * in separate processes, over every post, and compares each process's memory at 100,000 posts
+ * stored with its peak (the check that memory stays flat: a million posts take about 20 minutes).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -37,6 +43,8 @@ import { WebhookReceiver, newWebhookSecret } from './webhook-receiver';
 import { ROLE_GROUPS, alertLatencies, percentile, runReplay, writeBenchConfig, type ReplayRun } from './bench/pipeline';
 import { CommandCounter, combine, runAs, withMonitoring } from './bench/round-trips';
 import { RssSampler, processPeakRssMb } from './bench/rss';
+import { runApart, type ApartRun } from './bench/apart';
+import { PROJECT_ROOT } from '../src/paths';
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
 const arg = (name: string, dflt: number) => {
@@ -108,7 +116,78 @@ const top = (byOp: Record<string, number>, n = 12) =>
     .map(([op, count]) => `${op} ${count}`)
     .join(', ');
 
+/** One replay with the roles as separate processes (the built CLI), on a config of its own. */
+async function apartRun(o: { posts: object[]; ingestProcesses: number; runId: string; redisUrl: string; mongoUri: string; receiver: WebhookReceiver; hookUrl: string; hookSecret: string; markAtPosts?: number }): Promise<ApartRun> {
+  const queuePrefix = `{rwbench-apart${o.ingestProcesses}-${o.runId}}`;
+  const configDir = mkdtempSync(path.join(tmpdir(), 'repwatch-bench-apart-'));
+  writeBenchConfig(configDir, { brandId: BRAND, sourceId: SOURCE, posts: o.posts, speed: 'max', hookUrl: o.hookUrl, hookSecret: o.hookSecret, defaults: { queuePrefix } });
+  out(`separate processes: schedule+poll+sla, ${o.ingestProcesses} ingest, deliver; ${o.posts.length.toLocaleString('en-US')} posts (logs in ${path.join(configDir, 'logs')})`);
+  return runApart({
+    cliRoot: PROJECT_ROOT,
+    configDir,
+    queuePrefix,
+    brandId: BRAND,
+    sourceId: SOURCE,
+    ingestProcesses: o.ingestProcesses,
+    redisUrl: o.redisUrl,
+    mongoUri: o.mongoUri,
+    dbName: `rwbench_apart${o.ingestProcesses}_${o.runId}`,
+    env: { HOOK_URL: o.hookUrl, HOOK_SECRET: o.hookSecret },
+    receiver: o.receiver,
+    logDir: path.join(configDir, 'logs'),
+    storePid: localFerretDbPid(),
+    markAtPosts: o.markAtPosts,
+    progressEveryMs: 15_000,
+    onProgress: (p) => out(`  … ${p.stored.toLocaleString('en-US')} posts stored, ${p.delivered} alerts delivered; RSS MB ${Object.entries(p.rssMb).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+  });
+}
+
+/** The local FerretDB's pid (scripts/services.sh), when it is the store: its CPU is counted beside the workers'. */
+function localFerretDbPid(): number | undefined {
+  if (process.env.MONGODB_URI) return undefined;
+  try {
+    const pid = Number(readFileSync(path.join(PROJECT_ROOT, '.local', 'ferretdb.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const cpuLine = (run: ApartRun) =>
+  Object.entries(run.cpuSeconds)
+    .map(([name, s]) => `${name} ${s} s`)
+    .join(', ');
+
+const rssLine = (run: ApartRun) =>
+  Object.entries(run.rssMb)
+    .map(([name, r]) => `${name} ${r.peak} MB${r.atMark !== undefined ? ` (${r.atMark} MB at ${run.markPosts?.toLocaleString('en-US')} posts, ${r.end} MB at the end)` : ''}`)
+    .join(', ');
+
+/** `--memory`: the replay in separate processes over every post; memory at 100,000 posts against the end. */
+async function memoryCheck(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const total = arg('--posts', 1_000_000);
+  const markAtPosts = Math.min(100_000, Math.floor(total / 10));
+  const { redisUrl, mongoUri } = servicesUp();
+  const runId = Date.now().toString(36);
+  out(`repwatch bench --memory: ${total.toLocaleString('en-US')} posts (run ${runId}); each process's memory at ${markAtPosts.toLocaleString('en-US')} posts stored against its peak`);
+  const posts = generateBenchPosts(total, 42).map((p) => ({ ...p, brandId: BRAND }));
+  const secret = newWebhookSecret();
+  const receiver = new WebhookReceiver(secret);
+  const hookUrl = await receiver.start();
+  const run = await apartRun({ posts, ingestProcesses: arg('--ingest-processes', 2), runId, redisUrl, mongoUri, receiver, hookUrl, hookSecret: secret, markAtPosts });
+  await receiver.stop();
+  const verdicts = Object.entries(run.rssMb).map(([name, r]) => {
+    const growth = r.atMark ? r.peak / r.atMark : NaN;
+    return { name, atMarkMb: r.atMark ?? null, peakMb: r.peak, endMb: r.end, growth: Number.isFinite(growth) ? Math.round(growth * 100) / 100 : null, flat: growth <= 1.1, under300: r.peak < 300 };
+  });
+  out(`end to end: ${run.postsPerSec.toLocaleString('en-US')} posts/s, ${run.stored.toLocaleString('en-US')} stored, ${run.delivered.toLocaleString('en-US')} alerts delivered`);
+  for (const v of verdicts) out(`  ${v.name.padEnd(18)} ${String(v.atMarkMb).padStart(4)} MB at ${run.markPosts?.toLocaleString('en-US')} posts, peak ${v.peakMb} MB (${v.growth}×; target ≤ 1.1× and < 300 MB: ${v.flat && v.under300 ? 'met' : 'NOT met'})`);
+  if (json) out(JSON.stringify({ runId, posts: total, markPosts: run.markPosts, e2ePostsPerSec: run.postsPerSec, stored: run.stored, delivered: run.delivered, rssMbByProcess: verdicts }));
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--memory')) return memoryCheck();
   const profile = process.argv.includes('--profile') ? profileCalls() : undefined;
   const json = process.argv.includes('--json');
   const total = arg('--posts', 100_000);
@@ -252,6 +331,20 @@ async function main(): Promise<void> {
   const perRssMb = rss.stop();
   out(`one job per post (${subset.length.toLocaleString('en-US')} posts, concurrency 16):   ${perRate.toLocaleString('en-US')} posts/s${failedPerPost ? ` (${failedPerPost} jobs failed)` : ''}; ${num(per(perTrips.mongo, subset.length, 1000))} MongoDB and ${num(per(perTrips.redis, subset.length, 1000))} Redis commands per 1,000 posts`);
 
+  // 5. The roles as separate processes, with one ingest process and then two: memory per role, and
+  // what a second ingest process adds (the same posts, a database of their own each time).
+  const apartPosts = Math.min(total, arg('--apart-posts', 20_000));
+  const apart: ApartRun[] = [];
+  if (apartPosts > 0) {
+    for (const ingestProcesses of [1, 2]) {
+      const run = await apartRun({ posts: posts.slice(0, apartPosts), ingestProcesses, runId, redisUrl, mongoUri: plainMongoUri, receiver, hookUrl, hookSecret: secret });
+      apart.push(run);
+      out(`  ${ingestProcesses} ingest process${ingestProcesses > 1 ? 'es' : ''}: ${run.postsPerSec.toLocaleString('en-US')} posts/s (${run.stored.toLocaleString('en-US')} stored, ${run.delivered} alerts delivered); peak RSS ${rssLine(run)}`);
+      out(`    CPU seconds (workers since their start, the store during the run; ${(run.ms / 1000).toFixed(1)} s of run on ${cpus().length} cores): ${cpuLine(run)}`);
+    }
+    if (apart.length === 2) out(`  two ingest processes / one: ${(apart[1].postsPerSec / apart[0].postsPerSec).toFixed(2)}`);
+  }
+
   const peakRssMb = processPeakRssMb();
   out(`peak RSS: ${peakRssMb} MB for the process (every role runs in it); by phase: raw ${rawRssMb} MB, end to end ${e2e.rssPeakMb} MB${half ? `, half load ${half.run.rssPeakMb} MB` : ''}, one per post ${perRssMb} MB`);
 
@@ -302,13 +395,27 @@ async function main(): Promise<void> {
       halfLoadMongoRoundTripsPerDelivery: half ? round(half.trips.mongoPerDelivery) : null,
       peakRssMb,
       peakRssMbByPhase: { raw: rawRssMb, e2e: e2e.rssPeakMb, halfLoad: half?.run.rssPeakMb ?? null, onePerPost: perRssMb },
-      // Every role runs in this process (three instances): there is no per-role RSS to give.
-      rolesInOneProcess: true,
+      // peakRssMb is this process's (every role runs in it, as three instances, beside the bench's
+      // own data); per role, from the runs with the roles as separate processes:
+      peakRssMbByRole: apart.length ? peakByRole(apart) : null,
+      apart: apart.map((r) => ({ ingestProcesses: r.ingestProcesses, postsPerSec: r.postsPerSec, ms: r.ms, stored: r.stored, delivered: r.delivered, cpuSeconds: r.cpuSeconds, peakRssMbByProcess: Object.fromEntries(Object.entries(r.rssMb).map(([k, v]) => [k, v.peak])) })),
+      apartPosts,
+      ratioTwoIngestProcessesToOne: apart.length === 2 ? round(apart[1].postsPerSec / apart[0].postsPerSec) : null,
       mongoCommandsByOp: { work: trips.work.mongoByOp, deliver: trips.deliver.mongoByOp },
       redisCommandsByName: { work: trips.work.redisByCommand, deliver: trips.deliver.redisByCommand },
     };
     out(JSON.stringify(figures));
   }
+}
+
+/** The highest peak of each role over the runs (ingest-1, ingest-2 … count as ingest). */
+function peakByRole(runs: ApartRun[]): Record<string, number> {
+  const byRole: Record<string, number> = {};
+  for (const run of runs) for (const [name, r] of Object.entries(run.rssMb)) {
+    const role = name.replace(/-\d+$/, '');
+    byRole[role] = Math.max(byRole[role] ?? 0, r.peak);
+  }
+  return byRole;
 }
 
 main().then(

@@ -32,3 +32,15 @@ export function databaseNameOf(uri: string): string | undefined {
   }
   return name;
 }
+
+/** The same connection string naming another database (hosts, credentials and options kept). */
+export function withDatabaseName(uri: string, name: string): string {
+  const scheme = /^mongodb(\+srv)?:\/\//i.exec(uri);
+  if (!scheme) throw new RepwatchError('RW_ERR_CONFIG_INVALID', 'the MongoDB connection string does not start with mongodb:// or mongodb+srv://');
+  const rest = uri.slice(scheme[0].length);
+  const hostsEnd = rest.search(/[/?]/);
+  const hosts = hostsEnd === -1 ? rest : rest.slice(0, hostsEnd);
+  const tail = hostsEnd === -1 ? '' : rest.slice(hostsEnd);
+  const query = tail.includes('?') ? tail.slice(tail.indexOf('?')) : '';
+  return `${scheme[0]}${hosts}/${encodeURIComponent(name)}${query}`;
+}

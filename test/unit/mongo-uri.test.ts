@@ -1,4 +1,4 @@
-import { databaseNameOf } from '../../src/store/mongo-uri';
+import { databaseNameOf, withDatabaseName } from '../../src/store/mongo-uri';
 import { thrown } from '../helpers';
 
 describe('databaseNameOf (the database a MongoDB connection string names)', () => {
@@ -31,5 +31,25 @@ describe('databaseNameOf (the database a MongoDB connection string names)', () =
       expect(err.code).toBe('RW_ERR_CONFIG_INVALID');
       expect(err.message).not.toContain('hunter2secret');
     }
+  });
+});
+
+describe('withDatabaseName (the same connection string for another database)', () => {
+  it.each([
+    ['mongodb://127.0.0.1:27027/', 'mongodb://127.0.0.1:27027/bench_1'],
+    ['mongodb://127.0.0.1:27027', 'mongodb://127.0.0.1:27027/bench_1'],
+    ['mongodb://127.0.0.1:27027/repwatch', 'mongodb://127.0.0.1:27027/bench_1'],
+    ['mongodb://ana:p%40ss%2Fw%3Ard@db1:27017,db2:27017/prod?authSource=admin', 'mongodb://ana:p%40ss%2Fw%3Ard@db1:27017,db2:27017/bench_1?authSource=admin'],
+    ['mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true', 'mongodb+srv://cluster0.abcde.mongodb.net/bench_1?retryWrites=true'],
+    ['mongodb://db1:27017?replicaSet=rs0', 'mongodb://db1:27017/bench_1?replicaSet=rs0'],
+  ])('%s becomes %s', (uri, expected) => {
+    expect(withDatabaseName(uri, 'bench_1')).toBe(expected);
+    expect(databaseNameOf(withDatabaseName(uri, 'bench_1'))).toBe('bench_1');
+  });
+
+  it('refuses what is not a MongoDB connection string, without quoting it', () => {
+    const err = thrown(() => withDatabaseName('http://ana:hunter2secret@db/x', 'b'));
+    expect(err.code).toBe('RW_ERR_CONFIG_INVALID');
+    expect(err.message).not.toContain('hunter2secret');
   });
 });

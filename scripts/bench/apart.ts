@@ -1,0 +1,154 @@
+/**
+ * The replay with its roles in separate processes, as an operator runs them (the built CLI,
+ * `repwatch run --roles`): one process for schedule, poll and sla, N ingest processes and one
+ * deliver process. It gives what the in-process run cannot: each role's own resident memory, and
+ * whether more ingest processes give more throughput. The store's commands are not counted here
+ * (the in-process run does that).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { withDatabaseName } from '../../src/store/mongo-uri';
+import { QUEUES, outstandingJobs } from '../../workers/queues';
+import { Procs, startWorker, type Proc } from '../chaos/procs';
+import type { WebhookReceiver } from '../webhook-receiver';
+
+export interface ApartRunOptions {
+  /** The project folder holding the built CLI (bin/repwatch.js, dist/). */
+  cliRoot: string;
+  /** A bench config folder (pipeline.ts writeBenchConfig) whose defaults set `queuePrefix`. */
+  configDir: string;
+  queuePrefix: string;
+  brandId: string;
+  sourceId: string;
+  ingestProcesses: number;
+  redisUrl: string;
+  /** Without a database name: the run adds its own. */
+  mongoUri: string;
+  dbName: string;
+  /** Environment the config names (HOOK_URL, HOOK_SECRET). */
+  env: Record<string, string>;
+  receiver: WebhookReceiver;
+  logDir: string;
+  /** The store server's process (a local FerretDB), to count its CPU beside the workers'. */
+  storePid?: number;
+  /** Every process's resident memory is also read once this many posts are stored (the reference of the memory check). */
+  markAtPosts?: number;
+  onProgress?: (p: { stored: number; delivered: number; rssMb: Record<string, number> }) => void;
+  progressEveryMs?: number;
+  timeoutMs?: number;
+}
+
+export interface ApartRun {
+  ingestProcesses: number;
+  /** From the first post stored (the processes are up) to every page judged and every delivery sent. */
+  ms: number;
+  stored: number;
+  delivered: number;
+  postsPerSec: number;
+  /** Per process (schedule-poll-sla, ingest-1 …, deliver): its own peak (VmHWM), and its size at the mark. */
+  rssMb: Record<string, { peak: number; atMark?: number; end: number }>;
+  /** Stored posts when the mark was read (the first reading at or past markAtPosts). */
+  markPosts?: number;
+  /** CPU seconds used during the run, per process, and by the store's server when its pid is known. */
+  cpuSeconds: Record<string, number>;
+}
+
+/** CPU seconds a process has used so far (user + system; Linux /proc, 0 elsewhere). */
+export function procCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): state is the 3rd field, utime the 14th, stime the 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** A process's resident set now and its peak, MB (Linux /proc; zeros elsewhere). */
+export function procRssMb(pid: number): { rss: number; peak: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+  } catch {
+    return { rss: 0, peak: 0 };
+  }
+}
+
+export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
+  const procs = new Procs(o.logDir);
+  const mongoUri = withDatabaseName(o.mongoUri, o.dbName);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, REDIS_URL: o.redisUrl, MONGODB_URI: mongoUri, LOG_LEVEL: 'warn', DOTENV_CONFIG_QUIET: 'true' };
+  delete env.REPWATCH_CONFIG;
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const queues = [QUEUES.ingest, QUEUES.deliver].map((name) => new Queue(name, { connection: redis, prefix: o.queuePrefix }));
+  const mongo = new MongoClient(mongoUri);
+  const receivedBefore = o.receiver.received.length;
+  const rssMb: ApartRun['rssMb'] = {};
+  const workers: Proc[] = [];
+  const read = (markPosts: boolean) => {
+    for (const p of workers) {
+      const { rss, peak } = procRssMb(p.pid);
+      const entry = (rssMb[p.name] ??= { peak: 0, end: 0 });
+      entry.peak = Math.max(entry.peak, peak);
+      entry.end = rss || entry.end;
+      if (markPosts) entry.atMark = rss;
+    }
+  };
+  try {
+    await mongo.connect();
+    const mentions = mongo.db(o.dbName).collection('mentions');
+    const storeCpuBefore = o.storePid ? procCpuSeconds(o.storePid) : 0;
+    const t = Date.now();
+    // Ingest and deliver first: the schedule process arms the polls as it starts.
+    for (let i = 1; i <= o.ingestProcesses; i++) workers.push(startWorker(procs, o.cliRoot, `ingest-${i}`, o.configDir, 'ingest', env));
+    workers.push(startWorker(procs, o.cliRoot, 'deliver', o.configDir, 'deliver', env));
+    workers.push(startWorker(procs, o.cliRoot, 'schedule-poll-sla', o.configDir, 'schedule,poll,sla', env));
+    const sourceKey = `${o.queuePrefix}:source:${o.brandId}:${o.sourceId}`;
+    let markPosts: number | undefined;
+    let lastPrint = t;
+    let stored = 0;
+    let first: { at: number; stored: number } | undefined;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const gone = workers.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+      if (gone) throw new Error(`${gone.name} exited (${gone.child.exitCode ?? gone.child.signalCode}); see ${path.join(o.logDir, `${gone.name}.log`)}`);
+      if (o.timeoutMs !== undefined && Date.now() - t > o.timeoutMs) throw new Error(`the replay did not finish within ${o.timeoutMs} ms (${stored} posts stored)`);
+      stored = await mentions.estimatedDocumentCount();
+      if (!first && stored > 0) first = { at: Date.now(), stored };
+      const mark = o.markAtPosts !== undefined && markPosts === undefined && stored >= o.markAtPosts;
+      if (mark) markPosts = stored;
+      read(mark);
+      const cursor = await redis.hget(sourceKey, 'cursor');
+      if (cursor && JSON.parse(cursor).done && (await Promise.all(queues.map(outstandingJobs))).every((n) => n === 0)) break;
+      if (o.onProgress && Date.now() - lastPrint > (o.progressEveryMs ?? 5000)) {
+        o.onProgress({ stored, delivered: o.receiver.received.length - receivedBefore, rssMb: Object.fromEntries(Object.entries(rssMb).map(([k, v]) => [k, v.end])) });
+        lastPrint = Date.now();
+      }
+    }
+    const end = Date.now();
+    read(false);
+    const cpuSeconds: Record<string, number> = {};
+    for (const p of workers) cpuSeconds[p.name] = Math.round(procCpuSeconds(p.pid) * 10) / 10;
+    if (o.storePid) cpuSeconds.store = Math.round((procCpuSeconds(o.storePid) - storeCpuBefore) * 10) / 10;
+    stored = await mentions.estimatedDocumentCount();
+    const from = first ?? { at: t, stored: 0 };
+    const ms = end - from.at;
+    const postsPerSec = Math.round(((stored - from.stored) / Math.max(1, ms)) * 1000);
+    return { ingestProcesses: o.ingestProcesses, ms, stored, delivered: o.receiver.received.length - receivedBefore, postsPerSec, rssMb, markPosts, cpuSeconds };
+  } finally {
+    await procs.stopAll();
+    await mongo.db(o.dbName).dropDatabase().catch(() => undefined);
+    await mongo.close();
+    await Promise.all(queues.map((q) => q.close()));
+    const keys = await redis.keys(`${o.queuePrefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+}
