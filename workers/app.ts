@@ -5,7 +5,7 @@ import type { Config, Secrets } from '../src/config/load';
 import type { Logger } from '../src/logger';
 import { createNotifiers } from '../src/notifiers';
 import { deliverEvent, type DeliverOutcome } from '../src/services/deliver';
-import { ingestPage, type IngestOutcome } from '../src/services/ingest';
+import { ingestPage, pageBearsAlerts, type IngestOutcome } from '../src/services/ingest';
 import { pollSource, type PollOutcome } from '../src/services/poll';
 import type { Dispatch } from '../src/services/ports';
 import type { Alert } from '../src/domain/alert';
@@ -150,6 +150,8 @@ const SLA_SWEEP_EVERY_MS = 60_000;
 /** After Redis came back empty: events this recent are planned again (delayed jobs wait at most a few hours). */
 const REDELIVER_AFTER_REDIS_LOSS_MS = 6 * 3_600_000;
 
+/** The priority of an ingest page that cannot alert (BullMQ: jobs without one go first, then 1, 2 …). */
+export const BULK_INGEST_PRIORITY = 10;
 const KEEP = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } } satisfies JobsOptions;
 
 /** Wires config, Redis, MongoDB, queues and workers together: the one place that knows BullMQ. */
@@ -214,8 +216,10 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const dispatch: Dispatch = {
     async ingest(page, key) {
       // The key is also the page's entry in its source's checkpoint, cleared when the page is judged.
+      // A page that cannot alert waits behind those that can (BullMQ takes unprioritised jobs first).
       await queues.ingest.add('ingest', { ...page, pageKey: key }, {
         ...KEEP,
+        ...(pageBearsAlerts(config, page) ? {} : { priority: BULK_INGEST_PRIORITY }),
         jobId: jobIds.ingest(page.brandId, page.sourceId, key),
         attempts: policy.ingest.attempts,
         backoff: { type: 'repwatch', delay: policy.ingest.backoffMs },

@@ -110,12 +110,17 @@ export async function evaluatePage(deps: EvaluateDeps, brandId: string, items: E
   return { alerts: alerts.length, newEvents, deliveries, stormsStarted };
 }
 
+/** What the pure page steps need of a configured brand. */
+export function pageBrandOf(brand: ResolvedBrand): PageBrand {
+  return { id: brand.id, name: brand.name, policy: brand.effectivePolicy, topics: brand.topics, keywords: brand.keywords, handles: brand.handles };
+}
+
 /**
  * The page under the brand's lock: one read step, the pure steps (src/domain/page-steps), one
  * write step. Each step's result names what it changed; only the write step writes.
  */
 async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[]): Promise<Decided> {
-  const pageBrand: PageBrand = { id: brand.id, name: brand.name, policy: brand.effectivePolicy, topics: brand.topics, keywords: brand.keywords, handles: brand.handles };
+  const pageBrand = pageBrandOf(brand);
   const ctx = pageContext(pageBrand, deps.now());
   const judged = judgePosts(pageBrand, items);
   const read = await readPage(deps, brand, judged, ctx.now);
