@@ -23,6 +23,7 @@ import { connectorFor } from '../src/connectors';
 import { createHash } from 'node:crypto';
 import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
+import { DeliveryClaims } from '../src/store/delivery-claims';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
 import { SilenceStore } from '../src/store/silences';
@@ -173,6 +174,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const sourceState = new SourceState(redis, prefix, store);
   const deadLetters = new DeadLetters(store);
   const locks = new Locks(redis, prefix);
+  const deliveryClaims = new DeliveryClaims(redis, prefix);
   const sourceHealth = new SourceHealth(redis, prefix);
   const receiverState = new ReceiverState(store);
   const caseIndex = new CaseIndex(redis, prefix);
@@ -395,7 +397,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
           await job.moveToDelayed(Date.now() + ms, token);
           throw new DelayedError();
         };
-        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
+        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
       }),
       { ...common, ...workerOptions(policy.deliver), concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );

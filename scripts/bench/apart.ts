@@ -83,6 +83,12 @@ export function procRssMb(pid: number): { rss: number; peak: number } {
 
 export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
   const procs = new Procs(o.logDir);
+  // The worker processes end with the bench, however it ends (a finished run stops them below).
+  const onExit = () => procs.killAllNow();
+  const onSignal = () => process.exit(130);
+  process.on('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const mongoUri = withDatabaseName(o.mongoUri, o.dbName);
   const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, REDIS_URL: o.redisUrl, MONGODB_URI: mongoUri, LOG_LEVEL: 'warn', DOTENV_CONFIG_QUIET: 'true' };
   delete env.REPWATCH_CONFIG;
@@ -144,6 +150,9 @@ export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
     return { ingestProcesses: o.ingestProcesses, ms, stored, delivered: o.receiver.received.length - receivedBefore, postsPerSec, rssMb, markPosts, cpuSeconds };
   } finally {
     await procs.stopAll();
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await mongo.db(o.dbName).dropDatabase().catch(() => undefined);
     await mongo.close();
     await Promise.all(queues.map((q) => q.close()));

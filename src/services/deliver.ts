@@ -4,6 +4,7 @@ import { RepwatchError, isRepwatchError, isRetryable } from '../domain/errors';
 import { reminderDue } from '../domain/routing';
 import type { Logger } from '../logger';
 import type { Notifier } from '../notifiers/notifier';
+import type { DeliveryClaims } from '../store/delivery-claims';
 import { ReceiverState } from '../store/receiver-state';
 import { openKeyOf, type NotificationLogRecord, type OpenDelivery, type Store } from '../store/store';
 import { deliveryModeOf, type DeliveryMode } from './notify';
@@ -26,6 +27,8 @@ export interface DeliverDeps {
   defer?: (ms: number) => Promise<never>;
   /** Where receivers disabled by a 410 are kept; default on `store`. */
   receiverState?: ReceiverState;
+  /** Who is sending an (event, receiver) now (store/delivery-claims.ts). */
+  claims: Pick<DeliveryClaims, 'claim'>;
 }
 
 /** One delivery job's orders. */
@@ -34,7 +37,7 @@ export interface DeliverJob {
   receiverId: string;
   /** A coalesced delivery: send this alert's latest event instead. */
   latestOf?: string;
-  /** The job's id: the first job to claim an (event, receiver) owns it. */
+  /** The job's id: the first job to claim an (event, receiver) sends it (its retries carry the same id). */
   claimant?: string;
   /** The route's repeatInterval: remind while the alert stays unacknowledged. */
   repeatMs?: number;
@@ -90,7 +93,8 @@ function isGone(err: unknown): boolean {
  * - an event older than one already sent to the receiver is recorded `superseded`, never sent after it;
  * - an `every` receiver gets an event only after the earlier events of the alert handed on to it
  *   are finished (sent, superseded or failed for good): the job waits (defer) meanwhile;
- * - the delivery record (unique per event and receiver) is claimed before sending and marked after;
+ * - one job sends an (event, receiver): it claims it in Redis before sending, and writes the delivery
+ *   record (unique per event and receiver) once, after; the notification log tells a retry it went out;
  *   a coalesced job (`latestOf`, `latest` receivers) sends the alert's latest event, and the earlier
  *   events it stands for are recorded `superseded` by it;
  * - a Slack bot's first message of a case claims the case's thread first, so two jobs never start two.
@@ -144,17 +148,22 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     }
   }
 
-  const record = await store.claimDelivery(event.id, receiverId, claimant);
-  if (record.status === 'sent') {
-    // A coalesced job whose latest event another job sent: the events it stood for are done.
-    if (!reminder) await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
-    // Planned again (the outbox after Redis came back empty): the reminder chain goes on from here,
-    // at the time it was due; job ids are deterministic, so a reminder still waiting is not doubled.
-    await scheduleNextReminder(deps, job, found, reminder, record.sentAt ? new Date(record.sentAt).getTime() : deps.now());
+  // Sent before: by this job's earlier attempt that ended after sending, by another job (a
+  // coalesced one), or planned again by the outbox after Redis came back empty. An event's
+  // notification log says so; a reminder's own delivery record does.
+  const sentBefore = reminder ? await reminderSentAt(store, event.id, receiverId, deps.now()) : log.lastSentEventId === event.id ? (log.lastSentAt ?? deps.now()) : undefined;
+  if (sentBefore !== undefined) {
+    if (!reminder) {
+      // Its record may not say so yet (the job ended between the two writes); the events it stood for are done.
+      await store.markSentEarlier(event.id, receiverId, sentBefore);
+      await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
+    }
+    // The reminder chain goes on from here, at the time it was due; job ids are deterministic, so
+    // a reminder still waiting is not doubled.
+    await scheduleNextReminder(deps, job, found, reminder, sentBefore);
     return { status: 'already-sent' };
   }
-  if (record.status === 'superseded') return { status: 'superseded', by: record.supersededBy ?? 'a later event' };
-  if (record.claimant !== undefined && record.claimant !== claimant) return { status: 'another-job' };
+  if (!(await deps.claims.claim(event.id, receiverId, claimant))) return { status: 'another-job' };
 
   const threadKey = threadKeyOf(event.alert);
   const thread = notifier.threads ? await threadFor(deps, threadKey, receiverId, claimant) : undefined;
@@ -162,8 +171,9 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
   try {
     const receipt = await notifier.send(event, logger, { threadRef: thread?.state === 'has-thread' ? thread.threadRef : undefined });
     const at = deps.now();
-    await store.markDelivered(event.id, receiverId, at, receipt.status, receipt.reference);
+    // The log first: it is what a retry reads to know the event went out (the record follows).
     await store.recordSent(event.alertId, receiverId, { eventId: event.id, seq: event.seq, version: event.alert.version, at });
+    await store.markDelivered(event.id, receiverId, at, receipt.status, receipt.reference);
     // The first message of a case starts its thread; later ones reply in it (Slack bot tokens).
     if (thread?.state === 'claimed') {
       if (receipt.reference) await store.saveThread(threadKey, receiverId, receipt.reference);
@@ -188,10 +198,16 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
       const state = await receiverState.disable(receiverId, message, 'RW_ERR_RECEIVER_GONE', deps.now());
       logger.error({ code, since: state.since }, `receiver disabled: ${message}`);
     } else {
-      logger.warn({ code, final, attempt: record.attempts }, `delivery failed: ${message}`);
+      logger.warn({ code, final }, `delivery failed: ${message}`);
     }
     throw err;
   }
+}
+
+/** When reminder `eventId` went out, if it did (ms since epoch). */
+async function reminderSentAt(store: Store, eventId: string, receiverId: string, now: number): Promise<number | undefined> {
+  const record = await store.getDelivery(eventId, receiverId);
+  return record?.status === 'sent' ? (record.sentAt ? new Date(record.sentAt).getTime() : now) : undefined;
 }
 
 /** After a trigger or update (or reminder n) went out at `sentAt`: reminder n+1, `repeatMs` later, while it is still due. */

@@ -145,8 +145,6 @@ export interface DeliveryRecord {
   status: 'pending' | 'sent' | 'failed' | 'superseded';
   attempts: number;
   supersededBy?: string;
-  /** The job that owns this delivery (its retries may send; nobody else may). */
-  claimant?: string;
   sentAt?: Date;
   httpStatus?: number;
   reference?: string;
@@ -670,27 +668,46 @@ export class Store {
    * pair (a grouped delivery picking the same latest event) gets the owner's record and must not
    * send. The first attempt is a plain insert (FerretDB runs upserts slowly).
    */
-  async claimDelivery(eventId: string, receiverId: string, claimant = 'default'): Promise<DeliveryRecord> {
-    const _id = `${eventId}|${receiverId}`;
-    const fresh: DeliveryRecord = { _id, eventId, receiverId, status: 'pending', attempts: 1, claimant };
-    const existed = await insertNew(this.models.Delivery.collection, [fresh]);
-    if (existed.size === 0) return fresh;
-    const doc = (await this.models.Delivery.collection.findOneAndUpdate({ _id, claimant } as any, { $inc: { attempts: 1 } }, { returnDocument: 'after' })) as unknown as DeliveryRecord | null;
-    return doc ?? ((await this.models.Delivery.collection.findOne({ _id } as any)) as unknown as DeliveryRecord);
-  }
-
+  /**
+   * A send that went out: the delivery record is written once, here (created when it is the
+   * first attempt), with the attempt counted. Claims are in Redis (delivery-claims.ts), so nothing
+   * is written before sending.
+   */
   async markDelivered(eventId: string, receiverId: string, at: number, httpStatus: number, reference?: string): Promise<void> {
-    await this.models.Delivery.collection.updateOne(
-      { _id: `${eventId}|${receiverId}` } as any,
-      { $set: { status: 'sent', sentAt: new Date(at), httpStatus, ...(reference ? { reference } : {}) }, $unset: { lastError: '' } },
-    );
+    await this.upsertDelivery(eventId, receiverId, {
+      $set: { status: 'sent', sentAt: new Date(at), httpStatus, ...(reference ? { reference } : {}) },
+      $unset: { lastError: '' },
+      $inc: { attempts: 1 },
+    });
   }
 
+  /** A send that failed: counted, with its error; `final` records it failed for good, else it stays pending. */
   async markDeliveryError(eventId: string, receiverId: string, error: { code: string; message: string }, final: boolean): Promise<void> {
-    await this.models.Delivery.collection.updateOne(
-      { _id: `${eventId}|${receiverId}` } as any,
-      { $set: { lastError: error, ...(final ? { status: 'failed' } : {}) } },
-    );
+    await this.upsertDelivery(eventId, receiverId, {
+      $set: { lastError: error, ...(final ? { status: 'failed' } : {}) },
+      ...(final ? {} : { $setOnInsert: { status: 'pending' } }),
+      $inc: { attempts: 1 },
+    });
+  }
+
+  /** Sent, as the notification log says, while the record may not say so yet (its job ended in between). */
+  async markSentEarlier(eventId: string, receiverId: string, at: number): Promise<void> {
+    const _id = `${eventId}|${receiverId}`;
+    const existed = await insertNew(this.models.Delivery.collection, [{ _id, eventId, receiverId, status: 'sent', attempts: 1, sentAt: new Date(at) }]);
+    if (existed.size) await this.models.Delivery.collection.updateOne({ _id, status: { $ne: 'sent' } } as any, { $set: { status: 'sent', sentAt: new Date(at) }, $unset: { lastError: '' } });
+  }
+
+  private async upsertDelivery(eventId: string, receiverId: string, update: Record<string, any>): Promise<void> {
+    const _id = `${eventId}|${receiverId}`;
+    const write = () =>
+      this.models.Delivery.collection.updateOne({ _id } as any, { ...update, $setOnInsert: { eventId, receiverId, ...update.$setOnInsert } }, { upsert: true });
+    try {
+      await write();
+    } catch (err) {
+      // Two upserts of a new record at once: one inserted it, the other's update applies now.
+      if ((err as { code?: number }).code !== 11000) throw err;
+      await write();
+    }
   }
 
   /** Records a delivery failed for good without an attempt (its receiver is disabled); a sent one stays sent. */

@@ -196,7 +196,6 @@ describe('HTTP API', () => {
       const escalated = { ...member, escalatedAt: new Date(T0).toISOString(), version: 2 };
       const { events } = await api.app.store.appendEvents([{ type: 'alert.escalated', alert: escalated, at: escalated.escalatedAt, by: 'sla' }]);
       await api.app.store.saveAlerts([escalated]);
-      await api.app.store.claimDelivery(events[0].id, 'oncall');
       await api.app.store.markDelivered(events[0].id, 'oncall', T0, 202);
 
       const res = await api.call('GET', `/api/v1/alerts/${encodeURIComponent(member.id)}`);

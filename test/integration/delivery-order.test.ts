@@ -16,10 +16,25 @@ import { createSlackNotifier } from '../../src/notifiers/slack';
 import { deliverEvent } from '../../src/services/deliver';
 import { handOnEvents, replanUndelivered, type OutboxDeps } from '../../src/services/outbox';
 import type { DeliveryRequest } from '../../src/services/ports';
+import { DeliveryClaims } from '../../src/store/delivery-claims';
 import { ReceiverState } from '../../src/store/receiver-state';
 import { Store, withEventId, type DeliveryRecord } from '../../src/store/store';
 import { fixtureEvent } from '../fixtures/alert-event';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+
+/** Delivery claims on a Redis prefix of their own, for the tests that call deliverEvent directly. */
+function claimsForTest(): { claims: DeliveryClaims; close(): Promise<void> } {
+  const redis = new Redis(REDIS_URL());
+  const prefix = `{${uniqueName('claims')}}`;
+  return {
+    claims: new DeliveryClaims(redis, prefix),
+    async close() {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
+}
 
 const BRANDS = { brands: [{ id: 'hotel-zeezicht', name: 'Hotel Zeezicht', keywords: ['Hotel Zeezicht'], sources: [{ id: 'r', platform: 'replay', file: 'posts.jsonl', pollEvery: '1h' }] }] };
 /** Short timers: every event may go out at once, one after the other. */
@@ -326,6 +341,7 @@ describe('PagerDuty in alert order', () => {
 describe('PagerDuty: a trigger that would come after the acknowledge', () => {
   const ROUTING_KEY = 'R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY99';
   let store: Store;
+  const claims = claimsForTest();
 
   beforeAll(async () => {
     nock.disableNetConnect();
@@ -335,6 +351,7 @@ describe('PagerDuty: a trigger that would come after the acknowledge', () => {
   afterAll(async () => {
     await store.conn.dropDatabase().catch(() => undefined);
     await store.close();
+    await claims.close();
     nock.cleanAll();
     nock.enableNetConnect();
   });
@@ -360,7 +377,7 @@ describe('PagerDuty: a trigger that would come after the acknowledge', () => {
     const now = Date.now();
     await store.openDeliveries(events.map((e) => ({ alertId: e.alertId, receiverId: 'oncall', open: { eventId: e.id, seq: e.seq, at: now } })));
     const { logger } = captureLogger(() => [ROUTING_KEY]);
-    const deps = { store, notifiers: new Map([['oncall', pd]]), now: Date.now, logger };
+    const deps = { store, notifiers: new Map([['oncall', pd]]), now: Date.now, logger, claims: claims.claims };
 
     // The acknowledge waits for the trigger while it has attempts left ...
     await expect(deliverEvent(deps, { eventId: ack.id, receiverId: 'oncall' }, false)).rejects.toMatchObject({ code: 'RW_ERR_DELIVERY_DEFERRED' });
@@ -377,6 +394,7 @@ describe('PagerDuty: a trigger that would come after the acknowledge', () => {
 describe('one Slack thread per case', () => {
   const BOT_TOKEN = 'xoxb-0000000000-0000000000000-abcdefghijklmnopqrstuvwx';
   let store: Store;
+  const claims = claimsForTest();
   let dbName: string;
 
   beforeAll(async () => {
@@ -388,6 +406,7 @@ describe('one Slack thread per case', () => {
   afterAll(async () => {
     await store.conn.dropDatabase().catch(() => undefined);
     await store.close();
+    await claims.close();
     nock.cleanAll();
     nock.enableNetConnect();
   });
@@ -413,7 +432,7 @@ describe('one Slack thread per case', () => {
       events.push(...appended);
     }
     const { logger } = captureLogger(() => [BOT_TOKEN]);
-    const deps = { store, notifiers: new Map([['team', slack]]), now: Date.now, logger };
+    const deps = { store, notifiers: new Map([['team', slack]]), now: Date.now, logger, claims: claims.claims };
     const outcomes = await Promise.all(events.map((e, i) => deliverEvent(deps, { eventId: e.id, receiverId: 'team', claimant: `job-${i}` }, false)));
 
     expect(outcomes.map((o) => o.status)).toEqual(['sent', 'sent']);

@@ -95,18 +95,22 @@ describe('alert stream in the MongoDB-compatible store', () => {
     }
   });
 
-  it('records a delivery once and counts later attempts', async () => {
-    const first = await store.claimDelivery('e1', 'hook');
-    expect(first).toMatchObject({ status: 'pending', attempts: 1 });
-    const second = await store.claimDelivery('e1', 'hook');
-    expect(second).toMatchObject({ status: 'pending', attempts: 2 });
+  it('writes a delivery record once per event and receiver, counting attempts, with the outcome of the last', async () => {
+    await store.markDeliveryError('e1', 'hook', { code: 'RW_ERR_DELIVERY_FAILED', message: '503' }, false);
+    expect(await store.getDelivery('e1', 'hook')).toMatchObject({ status: 'pending', attempts: 1, lastError: { code: 'RW_ERR_DELIVERY_FAILED' } });
     await store.markDelivered('e1', 'hook', Date.parse('2026-03-10T10:00:05Z'), 204);
-    expect(await store.claimDelivery('e1', 'hook')).toMatchObject({ status: 'sent', httpStatus: 204, attempts: 3 });
-    // Another job for the same pair gets the owner's record and sees it is not its to send.
-    const owner = await store.claimDelivery('e2', 'hook', 'job-a');
-    expect(owner).toMatchObject({ status: 'pending', claimant: 'job-a', attempts: 1 });
-    expect(await store.claimDelivery('e2', 'hook', 'job-b')).toMatchObject({ status: 'pending', claimant: 'job-a', attempts: 1 });
-    expect(await store.claimDelivery('e2', 'hook', 'job-a')).toMatchObject({ claimant: 'job-a', attempts: 2 });
+    const sent = await store.getDelivery('e1', 'hook');
+    expect(sent).toMatchObject({ eventId: 'e1', receiverId: 'hook', status: 'sent', httpStatus: 204, attempts: 2 });
+    expect(sent?.lastError).toBeUndefined();
+    // A first attempt that fails for good; a send whose record was never written is repaired as sent.
+    await store.markDeliveryError('e2', 'hook', { code: 'RW_ERR_RECEIVER_REJECTED', message: '400' }, true);
+    expect(await store.getDelivery('e2', 'hook')).toMatchObject({ status: 'failed', attempts: 1 });
+    await store.markSentEarlier('e3', 'hook', Date.parse('2026-03-10T10:00:06Z'));
+    await store.markSentEarlier('e3', 'hook', Date.parse('2026-03-10T10:00:07Z'));
+    expect(await store.getDelivery('e3', 'hook')).toMatchObject({ status: 'sent', attempts: 1, sentAt: new Date('2026-03-10T10:00:06Z') });
+    // Concurrent first writes of one record make one record.
+    await Promise.all(Array.from({ length: 8 }, () => store.markDeliveryError('e4', 'hook', { code: 'X', message: 'x' }, false)));
+    expect(await store.getDelivery('e4', 'hook')).toMatchObject({ status: 'pending', attempts: 8 });
   });
 
   it('stores a page of mentions once, however often it comes', async () => {

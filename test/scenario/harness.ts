@@ -17,6 +17,7 @@ import type { DeliveryRequest, Dispatch } from '../../src/services/ports';
 import { Locks } from '../../src/store/lock';
 import { CaseIndex } from '../../src/store/case-index';
 import { redisSequence } from '../../src/store/sequence';
+import { DeliveryClaims } from '../../src/store/delivery-claims';
 import { Store } from '../../src/store/store';
 import { deliveryJobOf, jobIds } from '../../workers/queues';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
@@ -182,7 +183,7 @@ export class Scenario {
       for (const r of requests) {
         const { id, data } = deliveryJobOf(r);
         this.schedule(id, this.clock + (r.delayMs ?? 0), () =>
-          deliverEvent({ store: this.store, notifiers, dispatch: this.dispatch, now: () => this.clock, logger: this.log.logger }, { ...data, claimant: id }, true),
+          deliverEvent({ store: this.store, notifiers, dispatch: this.dispatch, now: () => this.clock, logger: this.log.logger, claims: new DeliveryClaims(this.redis, this.prefix) }, { ...data, claimant: id }, true),
         );
       }
     },
