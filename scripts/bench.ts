@@ -22,7 +22,7 @@
  * --steady-seconds 0 leaves the half-load phase out, --apart-posts 0 the separate processes;
  * --json prints every figure as one JSON object on the last line. --memory runs only the replay
  * in separate processes, over every post, and compares each process's memory at 100,000 posts
- * stored with its peak (the check that memory stays flat: a million posts take about 20 minutes).
+ * fetched with its peak (the check that memory stays flat: a million posts take about 20 minutes).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -138,7 +138,7 @@ async function apartRun(o: { posts: object[]; ingestProcesses: number; runId: st
     storePid: localFerretDbPid(),
     markAtPosts: o.markAtPosts,
     progressEveryMs: 15_000,
-    onProgress: (p) => out(`  … ${p.stored.toLocaleString('en-US')} posts stored, ${p.delivered} alerts delivered; RSS MB ${Object.entries(p.rssMb).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+    onProgress: (p) => out(`  … ${p.fetched.toLocaleString('en-US')} posts fetched, ${p.delivered} alerts delivered; RSS MB ${Object.entries(p.rssMb).map(([k, v]) => `${k} ${v}`).join(', ')}`),
   });
 }
 
@@ -170,7 +170,7 @@ async function memoryCheck(): Promise<void> {
   const markAtPosts = Math.min(100_000, Math.floor(total / 10));
   const { redisUrl, mongoUri } = servicesUp();
   const runId = Date.now().toString(36);
-  out(`repwatch bench --memory: ${total.toLocaleString('en-US')} posts (run ${runId}); each process's memory at ${markAtPosts.toLocaleString('en-US')} posts stored against its peak`);
+  out(`repwatch bench --memory: ${total.toLocaleString('en-US')} posts (run ${runId}); each process's memory at ${markAtPosts.toLocaleString('en-US')} posts fetched against its peak`);
   const posts = generateBenchPosts(total, 42).map((p) => ({ ...p, brandId: BRAND }));
   const secret = newWebhookSecret();
   const receiver = new WebhookReceiver(secret);
@@ -181,9 +181,9 @@ async function memoryCheck(): Promise<void> {
     const growth = r.atMark ? r.peak / r.atMark : NaN;
     return { name, atMarkMb: r.atMark ?? null, peakMb: r.peak, endMb: r.end, growth: Number.isFinite(growth) ? Math.round(growth * 100) / 100 : null, flat: growth <= 1.1, under300: r.peak < 300 };
   });
-  out(`end to end: ${run.postsPerSec.toLocaleString('en-US')} posts/s, ${run.stored.toLocaleString('en-US')} stored, ${run.delivered.toLocaleString('en-US')} alerts delivered`);
+  out(`end to end: ${run.postsPerSec.toLocaleString('en-US')} posts/s, ${run.posts.toLocaleString('en-US')} posts judged and stored, ${run.delivered.toLocaleString('en-US')} alerts delivered`);
   for (const v of verdicts) out(`  ${v.name.padEnd(18)} ${String(v.atMarkMb).padStart(4)} MB at ${run.markPosts?.toLocaleString('en-US')} posts, peak ${v.peakMb} MB (${v.growth}×; target ≤ 1.1× and < 300 MB: ${v.flat && v.under300 ? 'met' : 'NOT met'})`);
-  if (json) out(JSON.stringify({ runId, posts: total, markPosts: run.markPosts, e2ePostsPerSec: run.postsPerSec, stored: run.stored, delivered: run.delivered, rssMbByProcess: verdicts }));
+  if (json) out(JSON.stringify({ runId, posts: total, markPosts: run.markPosts, e2ePostsPerSec: run.postsPerSec, postsJudged: run.posts, delivered: run.delivered, rssMbByProcess: verdicts }));
 }
 
 async function main(): Promise<void> {
@@ -339,7 +339,7 @@ async function main(): Promise<void> {
     for (const ingestProcesses of [1, 2]) {
       const run = await apartRun({ posts: posts.slice(0, apartPosts), ingestProcesses, runId, redisUrl, mongoUri: plainMongoUri, receiver, hookUrl, hookSecret: secret });
       apart.push(run);
-      out(`  ${ingestProcesses} ingest process${ingestProcesses > 1 ? 'es' : ''}: ${run.postsPerSec.toLocaleString('en-US')} posts/s (${run.stored.toLocaleString('en-US')} stored, ${run.delivered} alerts delivered); peak RSS ${rssLine(run)}`);
+      out(`  ${ingestProcesses} ingest process${ingestProcesses > 1 ? 'es' : ''}: ${run.postsPerSec.toLocaleString('en-US')} posts/s (${run.posts.toLocaleString('en-US')} posts, ${run.delivered} alerts delivered); peak RSS ${rssLine(run)}`);
       out(`    CPU seconds (workers since their start, the store during the run; ${(run.ms / 1000).toFixed(1)} s of run on ${cpus().length} cores): ${cpuLine(run)}`);
     }
     if (apart.length === 2) out(`  two ingest processes / one: ${(apart[1].postsPerSec / apart[0].postsPerSec).toFixed(2)}`);
@@ -398,7 +398,7 @@ async function main(): Promise<void> {
       // peakRssMb is this process's (every role runs in it, as three instances, beside the bench's
       // own data); per role, from the runs with the roles as separate processes:
       peakRssMbByRole: apart.length ? peakByRole(apart) : null,
-      apart: apart.map((r) => ({ ingestProcesses: r.ingestProcesses, postsPerSec: r.postsPerSec, ms: r.ms, stored: r.stored, delivered: r.delivered, cpuSeconds: r.cpuSeconds, peakRssMbByProcess: Object.fromEntries(Object.entries(r.rssMb).map(([k, v]) => [k, v.peak])) })),
+      apart: apart.map((r) => ({ ingestProcesses: r.ingestProcesses, postsPerSec: r.postsPerSec, ms: r.ms, posts: r.posts, delivered: r.delivered, cpuSeconds: r.cpuSeconds, peakRssMbByProcess: Object.fromEntries(Object.entries(r.rssMb).map(([k, v]) => [k, v.peak])) })),
       apartPosts,
       ratioTwoIngestProcessesToOne: apart.length === 2 ? round(apart[1].postsPerSec / apart[0].postsPerSec) : null,
       mongoCommandsByOp: { work: trips.work.mongoByOp, deliver: trips.deliver.mongoByOp },

@@ -3,7 +3,9 @@
  * `repwatch run --roles`): one process for schedule, poll and sla, N ingest processes and one
  * deliver process. It gives what the in-process run cannot: each role's own resident memory, and
  * whether more ingest processes give more throughput. The store's commands are not counted here
- * (the in-process run does that).
+ * (the in-process run does that), and neither are its documents: a count scans the whole
+ * collection on FerretDB (over a minute at 160,000 mentions, and it starved the run), so progress
+ * is the replay's own cursor in Redis, and the run ends when that is done and the queues are empty.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,23 +36,24 @@ export interface ApartRunOptions {
   logDir: string;
   /** The store server's process (a local FerretDB), to count its CPU beside the workers'. */
   storePid?: number;
-  /** Every process's resident memory is also read once this many posts are stored (the reference of the memory check). */
+  /** Every process's resident memory is also read once this many posts are fetched (the reference of the memory check). */
   markAtPosts?: number;
-  onProgress?: (p: { stored: number; delivered: number; rssMb: Record<string, number> }) => void;
+  onProgress?: (p: { fetched: number; delivered: number; rssMb: Record<string, number> }) => void;
   progressEveryMs?: number;
   timeoutMs?: number;
 }
 
 export interface ApartRun {
   ingestProcesses: number;
-  /** From the first post stored (the processes are up) to every page judged and every delivery sent. */
+  /** From the first page fetched (the processes are up) to every page judged and every delivery sent. */
   ms: number;
-  stored: number;
+  /** Posts the replay handed on (all of them judged and stored once the queues are empty). */
+  posts: number;
   delivered: number;
   postsPerSec: number;
   /** Per process (schedule-poll-sla, ingest-1 …, deliver): its own peak (VmHWM), and its size at the mark. */
   rssMb: Record<string, { peak: number; atMark?: number; end: number }>;
-  /** Stored posts when the mark was read (the first reading at or past markAtPosts). */
+  /** Posts fetched when the mark was read (the first reading at or past markAtPosts). */
   markPosts?: number;
   /** CPU seconds used during the run, per process, and by the store's server when its pid is known. */
   cpuSeconds: Record<string, number>;
@@ -109,7 +112,6 @@ export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
   };
   try {
     await mongo.connect();
-    const mentions = mongo.db(o.dbName).collection('mentions');
     const storeCpuBefore = o.storePid ? procCpuSeconds(o.storePid) : 0;
     const t = Date.now();
     // Ingest and deliver first: the schedule process arms the polls as it starts.
@@ -119,22 +121,23 @@ export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
     const sourceKey = `${o.queuePrefix}:source:${o.brandId}:${o.sourceId}`;
     let markPosts: number | undefined;
     let lastPrint = t;
-    let stored = 0;
-    let first: { at: number; stored: number } | undefined;
+    let fetched = 0;
+    let first: { at: number; fetched: number } | undefined;
     for (;;) {
       await new Promise((r) => setTimeout(r, 500));
       const gone = workers.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
       if (gone) throw new Error(`${gone.name} exited (${gone.child.exitCode ?? gone.child.signalCode}); see ${path.join(o.logDir, `${gone.name}.log`)}`);
-      if (o.timeoutMs !== undefined && Date.now() - t > o.timeoutMs) throw new Error(`the replay did not finish within ${o.timeoutMs} ms (${stored} posts stored)`);
-      stored = await mentions.estimatedDocumentCount();
-      if (!first && stored > 0) first = { at: Date.now(), stored };
-      const mark = o.markAtPosts !== undefined && markPosts === undefined && stored >= o.markAtPosts;
-      if (mark) markPosts = stored;
+      if (o.timeoutMs !== undefined && Date.now() - t > o.timeoutMs) throw new Error(`the replay did not finish within ${o.timeoutMs} ms (${fetched} posts fetched)`);
+      const raw = await redis.hget(sourceKey, 'cursor');
+      const cursor = raw ? (JSON.parse(raw) as { offset?: number; done?: boolean }) : undefined;
+      fetched = Number(cursor?.offset ?? 0);
+      if (!first && fetched > 0) first = { at: Date.now(), fetched };
+      const mark = o.markAtPosts !== undefined && markPosts === undefined && fetched >= o.markAtPosts;
+      if (mark) markPosts = fetched;
       read(mark);
-      const cursor = await redis.hget(sourceKey, 'cursor');
-      if (cursor && JSON.parse(cursor).done && (await Promise.all(queues.map(outstandingJobs))).every((n) => n === 0)) break;
+      if (cursor?.done && (await Promise.all(queues.map(outstandingJobs))).every((n) => n === 0)) break;
       if (o.onProgress && Date.now() - lastPrint > (o.progressEveryMs ?? 5000)) {
-        o.onProgress({ stored, delivered: o.receiver.received.length - receivedBefore, rssMb: Object.fromEntries(Object.entries(rssMb).map(([k, v]) => [k, v.end])) });
+        o.onProgress({ fetched, delivered: o.receiver.received.length - receivedBefore, rssMb: Object.fromEntries(Object.entries(rssMb).map(([k, v]) => [k, v.end])) });
         lastPrint = Date.now();
       }
     }
@@ -143,11 +146,10 @@ export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
     const cpuSeconds: Record<string, number> = {};
     for (const p of workers) cpuSeconds[p.name] = Math.round(procCpuSeconds(p.pid) * 10) / 10;
     if (o.storePid) cpuSeconds.store = Math.round((procCpuSeconds(o.storePid) - storeCpuBefore) * 10) / 10;
-    stored = await mentions.estimatedDocumentCount();
-    const from = first ?? { at: t, stored: 0 };
+    const from = first ?? { at: t, fetched: 0 };
     const ms = end - from.at;
-    const postsPerSec = Math.round(((stored - from.stored) / Math.max(1, ms)) * 1000);
-    return { ingestProcesses: o.ingestProcesses, ms, stored, delivered: o.receiver.received.length - receivedBefore, postsPerSec, rssMb, markPosts, cpuSeconds };
+    const postsPerSec = Math.round(((fetched - from.fetched) / Math.max(1, ms)) * 1000);
+    return { ingestProcesses: o.ingestProcesses, ms, posts: fetched, delivered: o.receiver.received.length - receivedBefore, postsPerSec, rssMb, markPosts, cpuSeconds };
   } finally {
     await procs.stopAll();
     process.off('exit', onExit);
