@@ -28,7 +28,9 @@ async function change(
   if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
   // The brand's lock: an ingest job may be updating the same alert or case right now.
   return deps.locks.withLock(`brand:${found.brandId}`, async () => {
-    const alert = (await deps.store.getAlert(alertId))!;
+    // Read again under the lock; gone meanwhile (its database dropped, say) is the same coded error.
+    const alert = await deps.store.getAlert(alertId);
+    if (!alert) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
     const now = deps.now();
     const applied = apply(alert, now);
     if (!applied) return { alert };

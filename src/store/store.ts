@@ -35,7 +35,12 @@ export interface EventInput {
 
 /** Deterministic: the same change of the same alert always has the same id (also the webhook-id). */
 export function eventIdOf(change: Pick<EventInput, 'type' | 'alert'>): string {
-  return `${change.alert.id}/v${change.alert.version}/${change.type.split('.')[1]}`;
+  return eventIdFor(change.alert.id, change.alert.version, change.type);
+}
+
+/** The id of the event of `type` that records version `version` of an alert. */
+export function eventIdFor(alertId: string, version: number, type: AlertEventType): string {
+  return `${alertId}/v${version}/${type.split('.')[1]}`;
 }
 
 /** The alert as a change records it: it names the event that recorded this version of it. */
@@ -526,12 +531,6 @@ export class Store {
 
   /** The outbox: events still marked undelivered whose time is at or before `before` (ms), oldest first, still marked. */
   /** Events of these alerts still marked undelivered (any age): one round trip, on the (alertId, seq) index. */
-  async undeliveredOfAlerts(alertIds: string[]): Promise<AlertEvent[]> {
-    if (alertIds.length === 0) return [];
-    const docs = await this.models.AlertEvent.collection.find({ alertId: { $in: alertIds }, [OUTBOX_MARKER]: { $exists: true } } as any).toArray();
-    return docs.map((d) => withoutId(d) as AlertEvent);
-  }
-
   async undeliveredEvents(before: number, limit = 500): Promise<AlertEvent[]> {
     const docs = await this.models.AlertEvent.collection
       .find({ [OUTBOX_MARKER]: { $lte: before } })

@@ -119,6 +119,25 @@ describe('the outbox: events written but not handed on are delivered once', () =
     expect(received.filter((id) => id === event.id)).toHaveLength(1);
   });
 
+  it('hands on the earlier events of an alert still marked first, found by id back through its versions', async () => {
+    // Two pages of one alert died between appending and handing on (v1 triggered, v2 updated); a
+    // third page's update (v3) finds them, whether it knows the alert's previous event or not.
+    for (const [name, priors] of [['walk-known', true], ['walk-unknown', false]] as const) {
+      const id = `hotel-zeezicht/x/${name}`;
+      const v1 = await appendWithoutHandOn(id);
+      const v2 = withEventId({ type: 'alert.updated', alert: { ...v1.alert, version: 2, count: 2 }, at: new Date().toISOString() });
+      const v3 = withEventId({ type: 'alert.updated', alert: { ...v1.alert, version: 3, count: 3 }, at: new Date().toISOString() });
+      const [stored2] = (await app.store.appendEvents([v2])).events;
+      const [stored3] = (await app.store.appendEvents([v3])).events;
+      const before = queued.length;
+      expect(await handOnEvents(deps, [stored3], priors ? { priorEventIds: [stored2.id] } : {})).toBe(3);
+      expect(queued.slice(before).map((r) => r.eventId)).toEqual([v1.id, stored2.id, stored3.id]);
+      expect((await app.store.storedEvents([v1.id, stored2.id, stored3.id])).filter(isUndelivered)).toEqual([]);
+      await waitFor('all three delivered in order', () => [v1.id, stored2.id, stored3.id].every((e) => received.includes(e)));
+      expect(received.filter((e) => e.startsWith(`${id}/`))).toEqual([v1.id, stored2.id, stored3.id]);
+    }
+  });
+
   it('clears the markers of a whole page in one store round trip', async () => {
     const events = await Promise.all(['a', 'b', 'c', 'd'].map((s) => appendWithoutHandOn(`hotel-zeezicht/x/page-${s}`)));
     const coll = app.store.models.AlertEvent.collection;
