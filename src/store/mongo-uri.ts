@@ -11,14 +11,7 @@ import { RepwatchError } from '../domain/errors';
  * carry a password.
  */
 export function databaseNameOf(uri: string): string | undefined {
-  const scheme = /^mongodb(\+srv)?:\/\//i.exec(uri);
-  if (!scheme) throw new RepwatchError('RW_ERR_CONFIG_INVALID', 'the MongoDB connection string does not start with mongodb:// or mongodb+srv://');
-  const rest = uri.slice(scheme[0].length);
-  const hostsEnd = rest.search(/[/?]/);
-  if (hostsEnd === -1 || rest[hostsEnd] === '?') return undefined;
-  const afterSlash = rest.slice(hostsEnd + 1);
-  const query = afterSlash.indexOf('?');
-  const encoded = query === -1 ? afterSlash : afterSlash.slice(0, query);
+  const { path: encoded } = partsOf(uri);
   if (encoded === '') return undefined;
   let name: string;
   try {
@@ -35,12 +28,20 @@ export function databaseNameOf(uri: string): string | undefined {
 
 /** The same connection string naming another database (hosts, credentials and options kept). */
 export function withDatabaseName(uri: string, name: string): string {
+  const { scheme, hosts, query } = partsOf(uri);
+  return `${scheme}${hosts}/${encodeURIComponent(name)}${query}`;
+}
+
+/** A connection string's scheme (with `://`), hosts (with any credentials), encoded database path and `?options`. */
+function partsOf(uri: string): { scheme: string; hosts: string; path: string; query: string } {
   const scheme = /^mongodb(\+srv)?:\/\//i.exec(uri);
   if (!scheme) throw new RepwatchError('RW_ERR_CONFIG_INVALID', 'the MongoDB connection string does not start with mongodb:// or mongodb+srv://');
   const rest = uri.slice(scheme[0].length);
   const hostsEnd = rest.search(/[/?]/);
   const hosts = hostsEnd === -1 ? rest : rest.slice(0, hostsEnd);
   const tail = hostsEnd === -1 ? '' : rest.slice(hostsEnd);
-  const query = tail.includes('?') ? tail.slice(tail.indexOf('?')) : '';
-  return `${scheme[0]}${hosts}/${encodeURIComponent(name)}${query}`;
+  const q = tail.indexOf('?');
+  const query = q === -1 ? '' : tail.slice(q);
+  const path = (q === -1 ? tail : tail.slice(0, q)).replace(/^\//, '');
+  return { scheme: scheme[0], hosts, path, query };
 }

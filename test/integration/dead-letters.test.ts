@@ -7,23 +7,9 @@ import { Store } from '../../src/store/store';
 import { startRepwatch, type Repwatch } from '../../workers/app';
 import { WebhookReceiver, newWebhookSecret } from '../../scripts/webhook-receiver';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { zeezichtPost } from '../fixtures/mention';
 
-const T0 = Date.parse('2026-03-10T09:00:00Z');
-
-function post(i: number, text: string, followers: number): Mention {
-  const id = String(1_891_000_000_000_000_000n + BigInt(i));
-  return {
-    platform: 'x',
-    postId: id,
-    url: `https://x.com/user${i}/status/${id}`,
-    brandId: 'hotel-zeezicht',
-    author: { id: `u${i}`, handle: `user${i}`, followers, verified: false },
-    text,
-    langHint: 'nl',
-    createdAt: new Date(T0 + i * 60_000).toISOString(),
-    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
-  };
-}
+const post = (i: number, text: string, followers: number): Mention => zeezichtPost(1_891_000_000_000_000_000n, i, text, followers);
 
 // Two pages of four and two posts; one of them is a complaint that must alert once judged.
 const POSTS = [

@@ -3,24 +3,9 @@ import { Redis } from 'ioredis';
 import type { Mention } from '../../src/domain/mention';
 import { startRepwatch, BULK_INGEST_PRIORITY, type Repwatch } from '../../workers/app';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { zeezichtPost } from '../fixtures/mention';
 
-const T0 = Date.parse('2026-03-10T09:00:00Z');
-
-function post(i: number, text: string, followers: number, extra: Partial<Mention> = {}): Mention {
-  const id = String(1_893_000_000_000_000_000n + BigInt(i));
-  return {
-    platform: 'x',
-    postId: id,
-    url: `https://x.com/user${i}/status/${id}`,
-    brandId: 'hotel-zeezicht',
-    author: { id: `u${i}`, handle: `user${i}`, followers, verified: false },
-    text,
-    langHint: 'nl',
-    createdAt: new Date(T0 + i * 60_000).toISOString(),
-    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
-    ...extra,
-  };
-}
+const post = (i: number, text: string, followers: number, extra: Partial<Mention> = {}): Mention => zeezichtPost(1_893_000_000_000_000_000n, i, text, followers, extra);
 
 const CHATTER = ['Mooi weer vandaag bij Hotel Zeezicht aan zee', 'Weet iemand of Hotel Zeezicht ook kamers met balkon heeft?', 'Hotel Zeezicht ligt aan de boulevard', 'Wij logeren volgende week in Hotel Zeezicht'];
 // Twelve posts of chatter (six pages of two), then the athlete's complaint: the page that must not wait.

@@ -8,23 +8,9 @@ import type { Mention } from '../../src/domain/mention';
 import { Store } from '../../src/store/store';
 import { startRepwatch, type Repwatch } from '../../workers/app';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { zeezichtPost } from '../fixtures/mention';
 
-const T0 = Date.parse('2026-03-10T09:00:00Z');
-
-function post(i: number, text: string): Mention {
-  const id = String(1_892_000_000_000_000_000n + BigInt(i));
-  return {
-    platform: 'x',
-    postId: id,
-    url: `https://x.com/user${i}/status/${id}`,
-    brandId: 'hotel-zeezicht',
-    author: { id: `u${i}`, handle: `user${i}`, followers: 100, verified: false },
-    text,
-    langHint: 'nl',
-    createdAt: new Date(T0 + i * 60_000).toISOString(),
-    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
-  };
-}
+const post = (i: number, text: string): Mention => zeezichtPost(1_892_000_000_000_000_000n, i, text, 100);
 const POSTS = Array.from({ length: 6 }, (_, i) => post(i + 1, `Hotel Zeezicht bericht nummer ${i + 1}`));
 
 function config() {
