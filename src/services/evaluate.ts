@@ -33,7 +33,7 @@ import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
 import type { Locks } from '../store/lock';
 import { countedPosts, recordMemberships } from '../store/memberships';
-import { termClustersKey, withEventId, type Store } from '../store/store';
+import { withEventId, type Store } from '../store/store';
 import { caseSettingsOf, casesReachedBy, saveCases } from './cases';
 import { handOnEvents } from './outbox';
 import type { Dispatch } from './ports';
@@ -143,7 +143,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     storedCases: new Set(read.cases.keys()),
     trackers: storms.changedTrackers,
     clusters: clusters.observed,
-    storedStorm: new Set([...read.trackers.keys(), ...(read.clusters ? [termClustersKey(brand.id)] : [])]),
+    storedState: read.storedState,
   });
   const priorEventIds = [...new Set(events.map((e) => read.book.asRead(e.alert.id)?.lastEventId).filter((id): id is string => !!id))];
   return { ...written, priorEventIds, alerts: events.map((e) => e.alert), toRecheck: filed.toRecheck, stormsStarted: storms.stormsStarted + clusters.stormsStarted };
@@ -160,22 +160,44 @@ interface PageRead {
   cases: Map<string, Case>;
   /** Which of the page's posts were counted already, under which of their fingerprints. */
   counted: CountedPosts;
+  /** The page-state documents found (heads, trackers): written back as replacements. */
+  storedState: Set<string>;
 }
 
-/** Read step: storm trackers, term clusters, alert heads and alerts, the cases posts reach, memberships. */
+/**
+ * The storm fingerprints of each brand's open term clusters as this process last read them: asked
+ * for with the rest of the page state, they usually save the read of their heads that follows.
+ * Only a hint: a cluster missing from it is read after, one that closed is asked for in vain.
+ */
+const clusterFingerprintHints = new Map<string, string[]>();
+
+/**
+ * Read step, two round trips (and the cases the posts reach, alongside the first): the brand's
+ * page state (storm trackers, term clusters and the heads of every fingerprint the page may
+ * touch), then the alerts and memberships; a third when a term cluster opened since the hint.
+ */
 async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedPost[], now: number): Promise<PageRead> {
   const { store } = deps;
   const configured = stormTopicsOf(brand, []);
-  const postFps = posts.flatMap((p) => p.fingerprints);
+  const fingerprints = new Set([...configured.values(), ...(clusterFingerprintHints.get(brand.id) ?? []), ...posts.flatMap((p) => p.fingerprints)]);
   // A recheck is the same post again: its case has it already.
   const caseKeys = posts.filter((p) => !p.recheck).flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle }));
-  const [{ trackers, clusters }, cases] = await Promise.all([
-    store.getStormState(brand.id, [...configured.keys()].map((t) => stormKeyOf(brand.id, t))),
+  const [state, cases] = await Promise.all([
+    store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)) }),
     casesReachedBy(deps, brand, caseKeys, now),
   ]);
-  // Open term clusters are storm topics too (found, not configured): their heads are read with the rest.
-  const stormTopics = stormTopicsOf(brand, clusters?.clusters ?? []);
-  const heads = await store.alertHeads([...stormTopics.values(), ...postFps]);
+  // Open term clusters are storm topics too (found, not configured): known only once their tracker is read.
+  const stormTopics = stormTopicsOf(brand, state.clusters?.clusters ?? []);
+  const clusterFps = [...stormTopics.values()].filter((fp) => !fingerprints.has(fp));
+  clusterFingerprintHints.set(brand.id, [...stormTopics].filter(([topic]) => !configured.has(topic)).map(([, fp]) => fp));
+  const heads: Map<string, AlertHead> = state.heads;
+  const storedState = state.stored;
+  if (clusterFps.length) {
+    for (const [fp, head] of await store.alertHeads(clusterFps)) {
+      heads.set(fp, head);
+      storedState.add(fp);
+    }
+  }
   // A post stored for the first time by this page cannot be counted in any alert yet (memberships
   // are written after the post): only posts seen before are looked up.
   const signalled = posts.filter((p) => p.signal && !p.isNew);
@@ -183,7 +205,7 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
     store.getAlerts([...heads.values()].map((h) => h.alertId)),
     countedPosts(store, signalled.flatMap((p) => p.fingerprints.map((fp) => ({ fingerprint: fp, postKey: p.postKey, headAlertId: heads.get(fp)?.alertId })))),
   ]);
-  return { trackers, clusters, stormTopics, book: AlertBook.open(heads as Map<string, AlertHead>, alerts), cases, counted };
+  return { trackers: state.trackers, clusters: state.clusters, stormTopics, book: AlertBook.open(heads, alerts), cases, counted, storedState };
 }
 
 /** What a page writes. */
@@ -195,11 +217,11 @@ interface PageWrite {
   storedCases: ReadonlySet<string>;
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
-  /** Storm-state keys read before (trackers, term clusters): replaced rather than inserted. */
-  storedStorm: ReadonlySet<string>;
+  /** Page-state documents read before (heads, trackers): replaced rather than inserted. */
+  storedState: ReadonlySet<string>;
 }
 
-/** Write step: events first (deterministic ids, the outbox marker), then the alerts, heads, members, cases, trackers. */
+/** Write step: events first (deterministic ids, the outbox marker), then the alerts, page state (heads, trackers), members and cases. */
 async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, w: PageWrite): Promise<{ events: AlertEvent[]; newEvents: number }> {
   const { store } = deps;
   const changes = w.events.map(withEventId);
@@ -208,10 +230,9 @@ async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, 
   // mentions: they go out together rather than one after the other.
   await Promise.all([
     store.saveAlerts(changes.map((c) => c.alert), w.book.storedAlertIds()),
-    store.setAlertHeads(w.book.movedHeads(), w.book.storedHeadFingerprints()),
+    store.writePageState(brand.id, { heads: w.book.movedHeads(), trackers: w.trackers, clusters: w.clusters }, w.storedState),
     recordMemberships(store, w.members),
     saveCases(deps, brand, w.cases, now, w.storedCases),
-    store.saveStormState(brand.id, w.trackers, w.clusters, w.storedStorm),
   ]);
   return { events, newEvents };
 }

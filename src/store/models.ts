@@ -21,8 +21,14 @@ alertSchema.index({ status: 1, slaDeadline: 1 });
 alertSchema.index({ createdAt: -1, _id: -1 });
 alertSchema.index({ stormId: 1 });
 
-/** The current alert of each fingerprint (its `_id`): where a post with that fingerprint goes. */
-export const alertHeadSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_heads' });
+/**
+ * What a brand's page reads first and writes last, one keyed document each, so that it is one read
+ * and one write of one collection: the current alert of each fingerprint (the alert head, `_id`
+ * the fingerprint) and the brand's storm trackers (`tracker|<brand>/<topic>`, `terms|<brand>`;
+ * see store.ts). Stores written before keep them in `alert_heads` and `storm_trackers`: moved
+ * here at start-up (Store.connect).
+ */
+export const pageStateSchema = new Schema({ _id: String }, { ...opts, collection: 'page_state' });
 
 /** Which posts an alert has counted (`alertId|postKey`): a retried page never counts a post twice. */
 export const alertMemberSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_members' });
@@ -32,11 +38,6 @@ alertMemberSchema.index({ alertId: 1 });
 /** Cases: one customer's story across channels (see domain/cases.ts). */
 export const caseSchema = new Schema({ _id: String, brandId: String }, { ...opts, collection: 'cases' });
 caseSchema.index({ brandId: 1, state: 1 });
-
-/** Storm trackers per brand and per brand/topic (see domain/storms.ts). */
-export const stormTrackerSchema = new Schema({ _id: String }, { ...opts, collection: 'storm_trackers' });
-
-/** Term clusters per brand: pile-ons about something no topic names (see domain/term-clusters.ts). */
 
 /** Per (alert, receiver): when it was first and last notified, for the grouping timers, and its Slack thread. */
 export const notificationLogSchema = new Schema({ _id: String }, { ...opts, collection: 'notification_log' });
@@ -66,10 +67,9 @@ export function registerModels(conn: Connection) {
     AlertEvent: conn.model('AlertEvent', alertEventSchema),
     Counter: conn.model('Counter', counterSchema),
     Delivery: conn.model('Delivery', deliverySchema),
-    AlertHead: conn.model('AlertHead', alertHeadSchema),
+    PageState: conn.model('PageState', pageStateSchema),
     AlertMember: conn.model('AlertMember', alertMemberSchema),
     Case: conn.model('Case', caseSchema),
-    StormTracker: conn.model('StormTracker', stormTrackerSchema),
     NotificationLog: conn.model('NotificationLog', notificationLogSchema),
     ReceiverState: conn.model('ReceiverState', receiverStateSchema),
   };

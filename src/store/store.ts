@@ -101,8 +101,33 @@ export function eventOf(doc: any): AlertEvent {
   return rest as AlertEvent;
 }
 
-/** Where a brand's term-cluster tracker is kept in `storm_trackers`. */
+/** Where a brand's term-cluster tracker is kept in `page_state`. */
 export const termClustersKey = (brandId: string) => `terms|${brandId}`;
+/** Where the storm tracker of a storm key (`<brand>/<topic>`) is kept in `page_state` (alert heads there are keyed by fingerprint). */
+export const stormTrackerKey = (stormKey: string) => `tracker|${stormKey}`;
+
+/** The current alert of a fingerprint, and which alert of the fingerprint it is (1, then ~2, ~3…). */
+export interface StoredHead {
+  alertId: string;
+  generation: number;
+}
+
+/** A brand's page state as read at the start of a page (see `Store.readPageState`). */
+export interface PageStateRead {
+  heads: Map<string, StoredHead>;
+  /** By storm key (`<brand>/<topic>`). */
+  trackers: Map<string, StormTracker>;
+  clusters?: TermClusterTracker;
+  /** The `page_state` ids found: written back as replacements rather than inserts. */
+  stored: Set<string>;
+}
+
+/** What a page changed of its brand's page state. */
+export interface PageStateWrite {
+  heads: { fingerprint: string; alertId: string; generation: number }[];
+  trackers: Map<string, StormTracker>;
+  clusters?: TermClusterTracker;
+}
 
 /** The notification log of (alert, receiver): its `_id`. */
 export const notificationLogKey = (alertId: string, receiverId: string) => `${alertId}|${receiverId}`;
@@ -233,6 +258,21 @@ export async function docsById<T>(coll: Collection<any>, ids: Iterable<string>):
   return out;
 }
 
+function headDoc(h: { fingerprint: string; alertId: string; generation: number }): { _id: string; alertId: string; generation: number } {
+  return { _id: h.fingerprint, alertId: h.alertId, generation: h.generation };
+}
+
+/** Copies every document of `from` into `to` under a new id (one already there is kept), then empties `from`. */
+async function moveDocs(from: Collection<any>, to: Collection<any>, idOf: (id: string) => string): Promise<void> {
+  for (;;) {
+    const docs = await from.find({}, { batchSize: READ_CHUNK }).limit(READ_CHUNK).toArray();
+    if (docs.length === 0) break;
+    await insertNew(to, docs.map((d) => ({ ...d, _id: idOf(String(d._id)) })));
+    await from.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
+  }
+  await from.drop().catch(() => undefined);
+}
+
 export interface StoreOptions {
   uri: string;
   /** Database name when the URI names none (default 'repwatch'). */
@@ -272,22 +312,35 @@ export class Store {
     for (const model of Object.values(store.models)) await ensureIndexes(model);
     // The counter exists before anyone increments it: concurrent first upserts would collide.
     await insertNew(store.models.Counter.collection, [{ _id: 'alert-stream', value: 0 }]);
-    await store.moveTermClusters();
+    await store.moveToPageState();
     return store;
   }
 
   /**
-   * Term-cluster trackers used to have a collection of their own (`term_clusters`, by brand id):
-   * copied once into `storm_trackers`, where a page reads them with the storm trackers. A copy
-   * there already (a newer write) is kept.
+   * Stores written before `page_state` existed kept alert heads in `alert_heads`, storm trackers in
+   * `storm_trackers` and, before that, term clusters in `term_clusters`: moved into `page_state`
+   * once. The heads collection is renamed when `page_state` does not exist yet (no copy of what may
+   * be many documents); otherwise documents are copied, a copy already there (a newer write) kept.
+   * Stop workers of the earlier version first: one still running would write the old collections.
    */
-  private async moveTermClusters(): Promise<void> {
-    const old = this.conn.db?.collection('term_clusters');
-    if (!old) return;
-    const docs = await old.find({}).toArray();
-    if (docs.length === 0) return;
-    await insertNew(this.models.StormTracker.collection, docs.map((d) => ({ ...d, _id: termClustersKey(String(d._id)) })));
-    await old.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
+  private async moveToPageState(): Promise<void> {
+    const db = this.conn.db;
+    if (!db) return;
+    const names = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+    const target = this.models.PageState.collection;
+    if (names.has('alert_heads')) {
+      let renamed = false;
+      if (!names.has('page_state')) {
+        // Two processes starting at once: one renames, the other's rename fails and finds nothing left to move.
+        renamed = await db.renameCollection('alert_heads', 'page_state').then(
+          () => true,
+          () => false,
+        );
+      }
+      if (!renamed) await moveDocs(db.collection('alert_heads'), target, (id) => id);
+    }
+    if (names.has('storm_trackers')) await moveDocs(db.collection('storm_trackers'), target, (id) => (id.startsWith('terms|') ? id : stormTrackerKey(id)));
+    if (names.has('term_clusters')) await moveDocs(db.collection('term_clusters'), target, (id) => termClustersKey(id));
   }
 
   async close(): Promise<void> {
@@ -380,13 +433,13 @@ export class Store {
     await this.putDocs(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, ...a })), known);
   }
 
-  /** The current alert id of each fingerprint. */
-  async alertHeads(fingerprints: string[]): Promise<Map<string, { alertId: string; generation: number }>> {
-    return this.getDocs(this.models.AlertHead.collection, fingerprints);
+  /** The current alert of each fingerprint. */
+  async alertHeads(fingerprints: string[]): Promise<Map<string, StoredHead>> {
+    return this.getDocs(this.models.PageState.collection, fingerprints);
   }
 
   async setAlertHeads(heads: { fingerprint: string; alertId: string; generation: number }[], known?: ReadonlySet<string>): Promise<void> {
-    await this.putDocs(this.models.AlertHead.collection, heads.map((h) => ({ _id: h.fingerprint, alertId: h.alertId, generation: h.generation })), known);
+    await this.putDocs(this.models.PageState.collection, heads.map(headDoc), known);
   }
 
   async addMembers(members: { alertId: string; postKey: string }[]): Promise<void> {
@@ -450,28 +503,32 @@ export class Store {
   }
 
   /**
-   * A brand's storm state in one read: the storm trackers by key and its term-cluster tracker
-   * (domain/term-clusters.ts), if it has one. Both live in `storm_trackers`, the term clusters
-   * under `termClustersKey(brand)`.
+   * What a brand's page reads before deciding, in one round trip: the heads of these fingerprints,
+   * the storm trackers of these storm keys and the brand's term-cluster tracker (if it has one).
    */
-  async getStormState(brandId: string, trackerKeys: string[]): Promise<{ trackers: Map<string, StormTracker>; clusters?: TermClusterTracker }> {
-    const clustersKey = termClustersKey(brandId);
-    const docs = await this.getDocs<StormTracker | TermClusterTracker>(this.models.StormTracker.collection, [...trackerKeys, clustersKey]);
-    const clusters = docs.get(clustersKey) as TermClusterTracker | undefined;
-    docs.delete(clustersKey);
-    return { trackers: docs as Map<string, StormTracker>, clusters };
+  async readPageState(brandId: string, want: { fingerprints: string[]; stormKeys: string[] }): Promise<PageStateRead> {
+    const clustersId = termClustersKey(brandId);
+    const docs = await this.getDocs<any>(this.models.PageState.collection, [...want.fingerprints, ...want.stormKeys.map(stormTrackerKey), clustersId]);
+    const heads = new Map<string, StoredHead>();
+    for (const fp of want.fingerprints) if (docs.has(fp)) heads.set(fp, docs.get(fp));
+    const trackers = new Map<string, StormTracker>();
+    for (const key of want.stormKeys) if (docs.has(stormTrackerKey(key))) trackers.set(key, docs.get(stormTrackerKey(key)));
+    return { heads, trackers, clusters: docs.get(clustersId), stored: new Set(docs.keys()) };
   }
 
-  /** Writes what a page changed of a brand's storm state in one round trip (`stored`: keys read just before). */
-  async saveStormState(brandId: string, trackers: Map<string, StormTracker>, clusters: TermClusterTracker | undefined, stored: ReadonlySet<string>): Promise<void> {
-    const docs: { _id: string }[] = [...trackers].map(([key, t]) => ({ _id: key, ...t }));
-    if (clusters) docs.push({ _id: termClustersKey(brandId), ...clusters });
-    await this.putDocs(this.models.StormTracker.collection, docs, stored);
+  /** Writes what a page changed of its brand's page state in one round trip (`stored`: the ids read just before). */
+  async writePageState(brandId: string, changes: PageStateWrite, stored: ReadonlySet<string>): Promise<void> {
+    const docs: { _id: string }[] = [
+      ...changes.heads.map(headDoc),
+      ...[...changes.trackers].map(([key, t]) => ({ _id: stormTrackerKey(key), ...t })),
+      ...(changes.clusters ? [{ _id: termClustersKey(brandId), ...changes.clusters }] : []),
+    ];
+    await this.putDocs(this.models.PageState.collection, docs, stored);
   }
 
   /** The brand's term-cluster tracker, if it has one. */
   async getTermClusters(brandId: string): Promise<TermClusterTracker | undefined> {
-    return (await this.getStormState(brandId, [])).clusters;
+    return (await this.readPageState(brandId, { fingerprints: [], stormKeys: [] })).clusters;
   }
 
   async getNotificationLog(alertId: string, receiverId: string): Promise<NotificationLogRecord | undefined> {

@@ -126,4 +126,45 @@ describe('alert stream in the MongoDB-compatible store', () => {
     expect([...again.existing].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(await store.models.Mention.countDocuments({})).toBe(20);
   });
+
+  it('moves the page state of a store written before (alert heads, storm trackers, term clusters) into page_state at start-up', async () => {
+    const dbName = uniqueName('pagestate');
+    const old = await Store.connect({ uri: MONGODB_URI(), dbName });
+    const db = old.conn.db!;
+    await db.collection('page_state').drop().catch(() => undefined);
+    await db.collection('alert_heads').insertMany([
+      { _id: 'acme/x/1', alertId: 'acme/x/1~2', generation: 2 },
+      { _id: 'acme/storm/all', alertId: 'acme/storm/all', generation: 1 },
+    ] as any[]);
+    await db.collection('storm_trackers').insertMany([
+      { _id: 'acme/all', total: 7 },
+      { _id: 'terms|acme', clusters: [{ id: 'c1' }] },
+    ] as any[]);
+    await old.close();
+
+    const store2 = await Store.connect({ uri: MONGODB_URI(), dbName });
+    try {
+      const names = (await store2.conn.db!.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+      expect(names).toContain('page_state');
+      expect(names).not.toContain('alert_heads');
+      expect(names).not.toContain('storm_trackers');
+      const state = await store2.readPageState('acme', { fingerprints: ['acme/x/1', 'acme/storm/all', 'acme/x/2'], stormKeys: ['acme/all', 'acme/none'] });
+      expect(Object.fromEntries(state.heads)).toEqual({ 'acme/x/1': { alertId: 'acme/x/1~2', generation: 2 }, 'acme/storm/all': { alertId: 'acme/storm/all', generation: 1 } });
+      expect(Object.fromEntries(state.trackers)).toEqual({ 'acme/all': { total: 7 } });
+      expect(state.clusters).toEqual({ clusters: [{ id: 'c1' }] });
+
+      // A store that has page_state already (another process renamed first) gets the rest copied, its newer copy kept.
+      await store2.conn.db!.collection('alert_heads').insertMany([
+        { _id: 'acme/x/1', alertId: 'acme/x/1', generation: 1 },
+        { _id: 'acme/x/3', alertId: 'acme/x/3', generation: 1 },
+      ] as any[]);
+      const store3 = await Store.connect({ uri: MONGODB_URI(), dbName });
+      const heads = await store3.alertHeads(['acme/x/1', 'acme/x/3']);
+      expect(Object.fromEntries(heads)).toEqual({ 'acme/x/1': { alertId: 'acme/x/1~2', generation: 2 }, 'acme/x/3': { alertId: 'acme/x/3', generation: 1 } });
+      await store3.close();
+    } finally {
+      await store2.conn.dropDatabase();
+      await store2.close();
+    }
+  });
 });

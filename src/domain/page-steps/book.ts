@@ -95,8 +95,4 @@ export class AlertBook {
   storedAlertIds(): Set<string> {
     return new Set(this.stored.keys());
   }
-
-  storedHeadFingerprints(): Set<string> {
-    return new Set(this.heads.keys());
-  }
 }
