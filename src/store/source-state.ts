@@ -10,6 +10,12 @@ export interface SourceStateRecord {
   resumeAt: number;
   /** The last poll said more posts were ready at once. */
   hasMore?: boolean;
+  /**
+   * Which life of Redis the state was read in (see SourceState.get). A poll saves the state it
+   * read with the life it read it in, so a save that lands in a Redis restarted empty meanwhile
+   * (a client replays commands it queued while Redis was down) is recognised as stale.
+   */
+  life?: string;
 }
 
 /**
@@ -71,13 +77,31 @@ export class SourceState {
     return `${this.prefix}:source:${brandId}:${sourceId}`;
   }
 
+  /**
+   * The source's state. Read back from the checkpoint when Redis has none, or has one written in an
+   * earlier life of Redis: a poll that handed a page on just before Redis restarted empty, and whose
+   * save then reached the new Redis, would otherwise have moved the cursor past a page whose job
+   * was lost with the old one.
+   */
   async get(brandId: string, sourceId: string): Promise<SourceStateRecord> {
-    const h = await this.redis.hgetall(this.key(brandId, sourceId));
-    if (!h.cursor && this.checkpoints) {
-      const restored = await this.restore(brandId, sourceId);
+    const [[, fields], , [, current]] = (await this.redis.multi().hgetall(this.key(brandId, sourceId)).set(this.lifeKey(), randomUUID(), 'NX').get(this.lifeKey()).exec()) as [unknown, unknown][];
+    const h = fields as Record<string, string>;
+    const life = String(current);
+    if ((!h.cursor || h.life !== life) && this.checkpoints) {
+      const restored = await this.restore(brandId, sourceId, life);
       if (restored) return restored;
     }
-    return { cursor: h.cursor ? (JSON.parse(h.cursor) as Cursor) : null, resumeAt: Number(h.resumeAt ?? 0), hasMore: h.hasMore === '1' };
+    return { cursor: h.cursor ? (JSON.parse(h.cursor) as Cursor) : null, resumeAt: Number(h.resumeAt ?? 0), hasMore: h.hasMore === '1', life };
+  }
+
+  /** Redis-wide: which life of Redis this is. Made on first use, so a Redis that comes back empty gets a new one. */
+  private lifeKey(): string {
+    return `${this.prefix}:redis-life`;
+  }
+
+  private async currentLife(): Promise<string> {
+    const [, [, life]] = (await this.redis.multi().set(this.lifeKey(), randomUUID(), 'NX').get(this.lifeKey()).exec()) as [unknown, unknown][];
+    return String(life);
   }
 
   /**
@@ -103,7 +127,9 @@ export class SourceState {
    * `checkpointed`: pageInFlight wrote this record already.
    */
   async save(brandId: string, sourceId: string, record: SourceStateRecord, at = Date.now(), options: { unchangedFrom?: SourceStateRecord; checkpointed?: boolean } = {}): Promise<void> {
-    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
+    // The life it was read in (a poll's), else this one's (a stream's cursor, saved as it goes).
+    const life = record.life ?? options.unchangedFrom?.life ?? (await this.currentLife());
+    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0', life });
     if (!this.checkpoints || options.checkpointed) return;
     const done = await this.redis.smembers(this.doneKey(brandId, sourceId));
     if (done.length === 0 && options.unchangedFrom && sameState(options.unchangedFrom, record)) return;
@@ -137,12 +163,12 @@ export class SourceState {
    * Redis has no state for the source but MongoDB has a checkpoint: resume before the oldest page
    * in flight, write that back to Redis, and forget the pending pages (they are fetched again).
    */
-  private async restore(brandId: string, sourceId: string): Promise<SourceStateRecord | undefined> {
+  private async restore(brandId: string, sourceId: string, life: string): Promise<SourceStateRecord | undefined> {
     const cp = await this.checkpoints!.findOne({ _id: `${brandId}|${sourceId}` });
     if (!cp) return undefined;
     const inFlight = Object.keys(cp.pending ?? {}).length > 0;
-    const record: SourceStateRecord = { cursor: resumeFrom(cp), resumeAt: cp.resumeAt ?? 0, hasMore: inFlight || !!cp.hasMore };
-    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0' });
+    const record: SourceStateRecord = { cursor: resumeFrom(cp), resumeAt: cp.resumeAt ?? 0, hasMore: inFlight || !!cp.hasMore, life };
+    await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0', life });
     await this.checkpoints!.updateOne({ _id: cp._id }, { $set: { cursor: record.cursor, pending: {}, hasMore: !!record.hasMore } });
     return record;
   }
