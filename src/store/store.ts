@@ -278,7 +278,7 @@ export interface StoreOptions {
 
 /** Marker clears waiting for their batch: written when this many wait, or after MARKER_CLEAR_DELAY_MS. */
 const MARKER_CLEAR_BATCH = 500;
-const MARKER_CLEAR_DELAY_MS = 5_000;
+const MARKER_CLEAR_DELAY_MS = 2_000;
 
 export class Store {
   private sequence: SequenceAllocator;
