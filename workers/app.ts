@@ -25,7 +25,6 @@ import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { DeliveryClaims } from '../src/store/delivery-claims';
 import { DeliveryState } from '../src/store/delivery-state';
-import { redisOutboxIndex } from '../src/store/outbox-index';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
 import { SilenceStore } from '../src/store/silences';
@@ -172,8 +171,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   const connection: ConnectionOptions = redis;
   // Sequence numbers from Redis: atomic INCRBY, whatever the MongoDB-compatible server does.
-  const outboxIndex = redisOutboxIndex(redis, prefix);
-  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`), outboxIndex });
+  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`) });
   const notifiers = createNotifiers(config.receivers, secrets);
   // Cursors are checkpointed in MongoDB too: a Redis that lost them does not refetch from zero.
   const sourceState = new SourceState(redis, prefix, store);
@@ -499,9 +497,6 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await redis.set(mark, String(now()));
     };
     await armSchedulers();
-    // A Redis without the outbox index (new, or restarted empty while no worker ran): built from
-    // the markers once, here; until then pages and the sweep read the markers themselves.
-    if (!(await outboxIndex.complete())) logger.info({ waiting: await store.rebuildOutboxIndex() }, 'outbox index built from the undelivered markers');
     let checking = false;
     const heal = async (why: string) => {
       if (checking) return;

@@ -51,7 +51,7 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
   // A coalesced job sends whatever is latest when it runs, so it carries none.
   if (requests.length) await deps.dispatch.deliver(requests.map((r) => (r.coalesce || r.reminder || !byId.has(r.eventId) ? r : { ...r, event: eventOf(byId.get(r.eventId)!) })));
   for (const [alertId, deadline] of slaTimersOf(marked)) await deps.dispatch.slaTimer(alertId, deadline);
-  await deps.store.markHandedOn(marked);
+  await deps.store.markHandedOn(marked.map((e) => e.id));
   return requests.length;
 }
 
@@ -89,7 +89,7 @@ async function earlierUndelivered(store: Store, own: AlertEvent[], priorEventIds
   let frontier = priorEventIds ? priorEventIds.filter((id) => !ownIds.has(id)) : versionBeforeEarliest(own).filter((id) => !ownIds.has(id));
   const found: AlertEvent[] = [];
   for (let step = 0; frontier.length > 0 && step < WALK_BACK_LIMIT; step++) {
-    const marked = (await store.waitingAmong(frontier)).filter((e) => !ownIds.has(e.id));
+    const marked = (await store.storedEvents(frontier)).filter((e) => isUndelivered(e) && !ownIds.has(e.id));
     found.push(...marked);
     frontier = marked.flatMap((e) => candidateIdsOf(e.alertId, e.alert.version - 1));
   }
