@@ -32,10 +32,9 @@ import { MONGODB_URI, REDIS_URL, captureLogger, uniqueName } from '../helpers';
  *   34.0 per 1,000 posts (68 commands), 4.0 per delivery (52 commands for 13 deliveries, besides
  *   the receiver-state reads, at most one per 2 s); with the claim in Redis and the record written
  *   once after sending: 3.0 per delivery (its notification log read, the log and the record written);
- *   with alert heads and storm trackers in one collection (page_state): 30.0 per 1,000 posts; with
- *   open deliveries and grouping timers in Redis beside the jobs (delivery-state.ts): 26.5.
+ *   with alert heads and storm trackers in one collection (page_state): 30.0 per 1,000 posts.
  */
-const MAX_MONGO_PER_1000_POSTS = 29;
+const MAX_MONGO_PER_1000_POSTS = 33;
 const MAX_MONGO_PER_DELIVERY = 3.3;
 
 const POSTS = 2000;
