@@ -9,7 +9,7 @@ import { RepwatchError, isRepwatchError, isRetryable } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Notifier } from '../notifiers/notifier';
-import type { Store } from '../store/store';
+import { caseFilter, type Store } from '../store/store';
 
 /** The queue digest jobs run on (its worker is wired in workers/app.ts). */
 export const DIGEST_QUEUE = 'digest';
@@ -108,10 +108,13 @@ async function countPosts(store: Store, brandId: string, period: { from: number;
   return { posts, negative, complaints };
 }
 
+/** A case without its timeline and post keys (and its mark in page_state). */
+const CASE_SUMMARY = { _id: 0, kind: 0, timeline: 0, postKeys: 0 };
+
 /** What a digest is built from, read with the brand's indexed fields (brandId, createdAt) and `_id`-free filters. */
 export async function digestInputs(store: Store, brand: Pick<ResolvedBrand, 'id' | 'name'>, timing: DigestTiming, period: { from: number; to: number }): Promise<DigestInput> {
   const alerts = store.models.Alert.collection;
-  const cases = store.models.Case.collection;
+  const pageState = store.models.PageState.collection;
   const noId = { projection: { _id: 0 } };
   const [current, previous, open, created, storms, decided, watching] = await Promise.all([
     countPosts(store, brand.id, period),
@@ -119,8 +122,8 @@ export async function digestInputs(store: Store, brand: Pick<ResolvedBrand, 'id'
     alerts.find({ brandId: brand.id, status: { $in: ['triggered', 'acknowledged'] } }, noId).toArray(),
     alerts.find({ brandId: brand.id, createdAt: { $gte: iso(period.from), $lt: iso(period.to) } }, noId).toArray(),
     alerts.find({ brandId: brand.id, kind: 'storm', createdAt: { $lt: iso(period.to) } }, noId).sort({ createdAt: -1 }).limit(50).toArray(),
-    cases.find({ brandId: brand.id, 'recovery.decidedAt': { $gte: period.from, $lt: period.to } }, { projection: { _id: 0, timeline: 0, postKeys: 0 } }).toArray(),
-    cases.find({ brandId: brand.id, 'recovery.state': 'watching' }, { projection: { _id: 0, timeline: 0, postKeys: 0 } }).toArray(),
+    pageState.find(caseFilter({ brandId: brand.id, 'recovery.decidedAt': { $gte: period.from, $lt: period.to } }), { projection: CASE_SUMMARY }).toArray(),
+    pageState.find(caseFilter({ brandId: brand.id, 'recovery.state': 'watching' }), { projection: CASE_SUMMARY }).toArray(),
   ]);
   return {
     brand: { id: brand.id, name: brand.name },

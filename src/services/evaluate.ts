@@ -34,7 +34,7 @@ import type { CaseIndex } from '../store/case-index';
 import type { Locks } from '../store/lock';
 import { countedPosts, recordMemberships } from '../store/memberships';
 import { withEventId, type Store } from '../store/store';
-import { caseSettingsOf, casesReachedBy, saveCases } from './cases';
+import { caseIdsReachedBy, caseSettingsOf, indexCases } from './cases';
 import { handOnEvents } from './outbox';
 import type { Dispatch } from './ports';
 
@@ -140,7 +140,6 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     book: cases.book,
     members: filed.members,
     cases: [...recovery.changed.values()],
-    storedCases: new Set(read.cases.keys()),
     trackers: storms.changedTrackers,
     clusters: clusters.observed,
     storedState: read.storedState,
@@ -172,9 +171,9 @@ interface PageRead {
 const clusterFingerprintHints = new Map<string, string[]>();
 
 /**
- * Read step, two round trips (and the cases the posts reach, alongside the first): the brand's
- * page state (storm trackers, term clusters and the heads of every fingerprint the page may
- * touch), then the alerts and memberships; a third when a term cluster opened since the hint.
+ * Read step, two MongoDB round trips: the brand's page state (storm trackers, term clusters, the
+ * heads of every fingerprint the page may touch and the cases its posts reach), then the alerts
+ * and memberships; a third when a term cluster opened since the hint.
  */
 async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedPost[], now: number): Promise<PageRead> {
   const { store } = deps;
@@ -182,10 +181,9 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   const fingerprints = new Set([...configured.values(), ...(clusterFingerprintHints.get(brand.id) ?? []), ...posts.flatMap((p) => p.fingerprints)]);
   // A recheck is the same post again: its case has it already.
   const caseKeys = posts.filter((p) => !p.recheck).flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle }));
-  const [state, cases] = await Promise.all([
-    store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)) }),
-    casesReachedBy(deps, brand, caseKeys, now),
-  ]);
+  // The cases the posts reach are named by the case index (Redis), then read with the rest.
+  const caseIds = await caseIdsReachedBy(deps, brand, caseKeys, now);
+  const state = await store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)), caseIds });
   // Open term clusters are storm topics too (found, not configured): known only once their tracker is read.
   const stormTopics = stormTopicsOf(brand, state.clusters?.clusters ?? []);
   const clusterFps = [...stormTopics.values()].filter((fp) => !fingerprints.has(fp));
@@ -205,7 +203,7 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
     store.getAlerts([...heads.values()].map((h) => h.alertId)),
     countedPosts(store, signalled.flatMap((p) => p.fingerprints.map((fp) => ({ fingerprint: fp, postKey: p.postKey, headAlertId: heads.get(fp)?.alertId })))),
   ]);
-  return { trackers: state.trackers, clusters: state.clusters, stormTopics, book: AlertBook.open(heads, alerts), cases, counted, storedState };
+  return { trackers: state.trackers, clusters: state.clusters, stormTopics, book: AlertBook.open(heads, alerts), cases: state.cases, counted, storedState };
 }
 
 /** What a page writes. */
@@ -214,25 +212,24 @@ interface PageWrite {
   book: AlertBook;
   members: Membership[];
   cases: Case[];
-  storedCases: ReadonlySet<string>;
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
-  /** Page-state documents read before (heads, trackers): replaced rather than inserted. */
+  /** Page-state documents read before (heads, trackers, cases): replaced rather than inserted. */
   storedState: ReadonlySet<string>;
 }
 
-/** Write step: events first (deterministic ids, the outbox marker), then the alerts, page state (heads, trackers), members and cases. */
+/** Write step: events first (deterministic ids, the outbox marker), then the alerts, page state (heads, trackers, cases) and members. */
 async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, w: PageWrite): Promise<{ events: AlertEvent[]; newEvents: number }> {
   const { store } = deps;
   const changes = w.events.map(withEventId);
   const { events, newEvents } = await store.appendEvents(changes);
+  await indexCases(deps, brand, w.cases, now);
   // Each write is one round trip or a few, and the server may be busy with another page's
   // mentions: they go out together rather than one after the other.
   await Promise.all([
     store.saveAlerts(changes.map((c) => c.alert), w.book.storedAlertIds()),
-    store.writePageState(brand.id, { heads: w.book.movedHeads(), trackers: w.trackers, clusters: w.clusters }, w.storedState),
+    store.writePageState(brand.id, { heads: w.book.movedHeads(), trackers: w.trackers, clusters: w.clusters, cases: w.cases }, w.storedState),
     recordMemberships(store, w.members),
-    saveCases(deps, brand, w.cases, now, w.storedCases),
   ]);
   return { events, newEvents };
 }

@@ -24,20 +24,19 @@ alertSchema.index({ stormId: 1 });
 /**
  * What a brand's page reads first and writes last, one keyed document each, so that it is one read
  * and one write of one collection: the current alert of each fingerprint (the alert head, `_id`
- * the fingerprint) and the brand's storm trackers (`tracker|<brand>/<topic>`, `terms|<brand>`;
- * see store.ts). Stores written before keep them in `alert_heads` and `storm_trackers`: moved
- * here at start-up (Store.connect).
+ * the fingerprint), the brand's storm trackers (`tracker|<brand>/<topic>`, `terms|<brand>`) and
+ * its cases (`case|<case id>`, with `kind: 'case'`: one customer's story across channels, see
+ * domain/cases.ts); see store.ts. Stores written before keep them in `alert_heads`,
+ * `storm_trackers` and `cases`: moved here at start-up (Store.connect).
  */
-export const pageStateSchema = new Schema({ _id: String }, { ...opts, collection: 'page_state' });
+export const pageStateSchema = new Schema({ _id: String, kind: String, brandId: String }, { ...opts, collection: 'page_state' });
+/** Cases by brand and state (the case index's rebuild, the API's list). */
+pageStateSchema.index({ kind: 1, brandId: 1, state: 1 });
 
 /** Which posts an alert has counted (`alertId|postKey`): a retried page never counts a post twice. */
 export const alertMemberSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_members' });
 /** The API: an alert's posts. */
 alertMemberSchema.index({ alertId: 1 });
-
-/** Cases: one customer's story across channels (see domain/cases.ts). */
-export const caseSchema = new Schema({ _id: String, brandId: String }, { ...opts, collection: 'cases' });
-caseSchema.index({ brandId: 1, state: 1 });
 
 /** Per (alert, receiver): when it was first and last notified, for the grouping timers, and its Slack thread. */
 export const notificationLogSchema = new Schema({ _id: String }, { ...opts, collection: 'notification_log' });
@@ -69,7 +68,6 @@ export function registerModels(conn: Connection) {
     Delivery: conn.model('Delivery', deliverySchema),
     PageState: conn.model('PageState', pageStateSchema),
     AlertMember: conn.model('AlertMember', alertMemberSchema),
-    Case: conn.model('Case', caseSchema),
     NotificationLog: conn.model('NotificationLog', notificationLogSchema),
     ReceiverState: conn.model('ReceiverState', receiverStateSchema),
   };

@@ -1,7 +1,7 @@
 import type { Alert, AlertEvent } from '../domain/alert';
 import type { Case } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
-import type { DeliveryRecord, Store, StoredMention } from './store';
+import { caseFilter, caseOf, type DeliveryRecord, type Store, type StoredMention } from './store';
 
 /**
  * Read queries of the HTTP API. Kept apart from Store (the pipeline's writes and hot reads):
@@ -122,7 +122,7 @@ const REPORT_CASE_FIELDS = { _id: 0, id: 1, brandId: 1, state: 1, openedAt: 1, r
 export async function reportInputs(store: Store, brandId: string | undefined, from: number): Promise<{ alerts: Alert[]; cases: Case[] }> {
   const [alerts, cases] = await Promise.all([
     store.models.Alert.collection.find(alertQuery({ brandIds: brandId ? [brandId] : undefined, since: from }), { projection: REPORT_ALERT_FIELDS }).toArray(),
-    store.models.Case.collection.find({ ...(brandId ? { brandId } : {}), openedAt: { $gte: from } }, { projection: REPORT_CASE_FIELDS }).toArray(),
+    store.models.PageState.collection.find(caseFilter({ ...(brandId ? { brandId } : {}), openedAt: { $gte: from } }), { projection: REPORT_CASE_FIELDS }).toArray(),
   ]);
   return { alerts: alerts as unknown as Alert[], cases: cases as unknown as Case[] };
 }
@@ -153,6 +153,6 @@ export async function listCases(store: Store, filter: { brandId?: string; state?
   const q: Record<string, unknown> = {};
   if (filter.brandId) q.brandId = filter.brandId;
   if (filter.state?.length) q.state = filter.state.length === 1 ? filter.state[0] : { $in: filter.state };
-  const docs = await store.models.Case.collection.find(q, { projection: { postKeys: 0 } }).sort({ lastPostAt: -1 }).limit(filter.limit).toArray();
-  return docs.map((d) => withoutId<Case>(d));
+  const docs = await store.models.PageState.collection.find(caseFilter(q), { projection: { postKeys: 0 } }).sort({ lastPostAt: -1 }).limit(filter.limit).toArray();
+  return docs.map(caseOf);
 }

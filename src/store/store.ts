@@ -106,6 +106,22 @@ export const termClustersKey = (brandId: string) => `terms|${brandId}`;
 /** Where the storm tracker of a storm key (`<brand>/<topic>`) is kept in `page_state` (alert heads there are keyed by fingerprint). */
 export const stormTrackerKey = (stormKey: string) => `tracker|${stormKey}`;
 
+/** Where a case is kept in `page_state`, and what marks it there (queries on cases filter on it). */
+export const caseDocId = (caseId: string) => `case|${caseId}`;
+export const CASE_KIND = 'case';
+/** A query on cases: the filter with the mark that tells cases from the rest of `page_state`. */
+export const caseFilter = (filter: Record<string, unknown> = {}) => ({ kind: CASE_KIND, ...filter });
+
+/** A case as stored, as the domain knows it (without `_id` and its mark). */
+export function caseOf(doc: any): Case {
+  const { _id, kind: _kind, ...c } = doc;
+  return c as Case;
+}
+
+function caseDoc(c: Case): { _id: string } {
+  return { _id: caseDocId(c.id), kind: CASE_KIND, ...c } as { _id: string };
+}
+
 /** The current alert of a fingerprint, and which alert of the fingerprint it is (1, then ~2, ~3…). */
 export interface StoredHead {
   alertId: string;
@@ -118,6 +134,8 @@ export interface PageStateRead {
   /** By storm key (`<brand>/<topic>`). */
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
+  /** By case id. */
+  cases: Map<string, Case>;
   /** The `page_state` ids found: written back as replacements rather than inserts. */
   stored: Set<string>;
 }
@@ -127,6 +145,7 @@ export interface PageStateWrite {
   heads: { fingerprint: string; alertId: string; generation: number }[];
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
+  cases: Case[];
 }
 
 /** The notification log of (alert, receiver): its `_id`. */
@@ -263,11 +282,11 @@ function headDoc(h: { fingerprint: string; alertId: string; generation: number }
 }
 
 /** Copies every document of `from` into `to` under a new id (one already there is kept), then empties `from`. */
-async function moveDocs(from: Collection<any>, to: Collection<any>, idOf: (id: string) => string): Promise<void> {
+async function moveDocs(from: Collection<any>, to: Collection<any>, idOf: (id: string) => string, mark: Record<string, unknown> = {}): Promise<void> {
   for (;;) {
     const docs = await from.find({}, { batchSize: READ_CHUNK }).limit(READ_CHUNK).toArray();
     if (docs.length === 0) break;
-    await insertNew(to, docs.map((d) => ({ ...d, _id: idOf(String(d._id)) })));
+    await insertNew(to, docs.map((d) => ({ ...d, ...mark, _id: idOf(String(d._id)) })));
     await from.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
   }
   await from.drop().catch(() => undefined);
@@ -318,8 +337,8 @@ export class Store {
 
   /**
    * Stores written before `page_state` existed kept alert heads in `alert_heads`, storm trackers in
-   * `storm_trackers` and, before that, term clusters in `term_clusters`: moved into `page_state`
-   * once. The heads collection is renamed when `page_state` does not exist yet (no copy of what may
+   * `storm_trackers` (and, before that, term clusters in `term_clusters`) and cases in `cases`:
+   * moved into `page_state` once. The heads collection is renamed when `page_state` does not exist yet (no copy of what may
    * be many documents); otherwise documents are copied, a copy already there (a newer write) kept.
    * Stop workers of the earlier version first: one still running would write the old collections.
    */
@@ -341,6 +360,7 @@ export class Store {
     }
     if (names.has('storm_trackers')) await moveDocs(db.collection('storm_trackers'), target, (id) => (id.startsWith('terms|') ? id : stormTrackerKey(id)));
     if (names.has('term_clusters')) await moveDocs(db.collection('term_clusters'), target, (id) => termClustersKey(id));
+    if (names.has('cases')) await moveDocs(db.collection('cases'), target, (id) => caseDocId(id), { kind: CASE_KIND });
   }
 
   async close(): Promise<void> {
@@ -474,8 +494,10 @@ export class Store {
     return doc ? eventOf(doc) : undefined;
   }
 
+  /** Cases by id (missing ids are left out). */
   async getCases(ids: string[]): Promise<Map<string, Case>> {
-    return this.getDocs<Case>(this.models.Case.collection, ids);
+    const docs = await this.getDocs<any>(this.models.PageState.collection, ids.map(caseDocId));
+    return new Map([...docs.values()].map((d) => [d.id as string, caseOf(d)]));
   }
 
   /**
@@ -483,37 +505,41 @@ export class Store {
    * A scan of the brand's cases: used to rebuild the case index, not per page.
    */
   async activeCases(brandId: string): Promise<Case[]> {
-    const docs = await this.models.Case.collection.find({ brandId }).toArray();
-    return docs.map((d) => withoutId(d) as unknown as Case).filter((c) => c.state !== 'resolved' || c.recovery?.state === 'watching');
+    const docs = await this.models.PageState.collection.find(caseFilter({ brandId })).toArray();
+    return docs.map(caseOf).filter((c) => c.state !== 'resolved' || c.recovery?.state === 'watching');
   }
 
   /** Resolved cases whose recovery window has ended while still watching: 'not-recovered' is due. */
   async casesDueToSettle(now: number): Promise<Case[]> {
-    const docs = await this.models.Case.collection.find({ 'recovery.state': 'watching', 'recovery.until': { $lt: now } }).toArray();
-    return docs.map((d) => withoutId(d) as unknown as Case);
+    const docs = await this.models.PageState.collection.find(caseFilter({ 'recovery.state': 'watching', 'recovery.until': { $lt: now } })).toArray();
+    return docs.map(caseOf);
   }
 
   async listCases(brandId?: string): Promise<Case[]> {
-    const docs = await this.models.Case.collection.find(brandId ? { brandId } : {}).toArray();
-    return docs.map((d) => withoutId(d) as unknown as Case);
+    const docs = await this.models.PageState.collection.find(caseFilter(brandId ? { brandId } : {})).toArray();
+    return docs.map(caseOf);
   }
 
+  /** Writes cases as they are now. `known`: case ids read from the store just before (replaced, not inserted). */
   async saveCases(cases: Case[], known?: ReadonlySet<string>): Promise<void> {
-    await this.putDocs(this.models.Case.collection, cases.map((c) => ({ _id: c.id, ...c })), known);
+    await this.putDocs(this.models.PageState.collection, cases.map(caseDoc), known ? new Set([...known].map(caseDocId)) : undefined);
   }
 
   /**
    * What a brand's page reads before deciding, in one round trip: the heads of these fingerprints,
    * the storm trackers of these storm keys and the brand's term-cluster tracker (if it has one).
    */
-  async readPageState(brandId: string, want: { fingerprints: string[]; stormKeys: string[] }): Promise<PageStateRead> {
+  async readPageState(brandId: string, want: { fingerprints: string[]; stormKeys: string[]; caseIds?: string[] }): Promise<PageStateRead> {
     const clustersId = termClustersKey(brandId);
-    const docs = await this.getDocs<any>(this.models.PageState.collection, [...want.fingerprints, ...want.stormKeys.map(stormTrackerKey), clustersId]);
+    const caseIds = want.caseIds ?? [];
+    const docs = await this.getDocs<any>(this.models.PageState.collection, [...want.fingerprints, ...want.stormKeys.map(stormTrackerKey), clustersId, ...caseIds.map(caseDocId)]);
     const heads = new Map<string, StoredHead>();
     for (const fp of want.fingerprints) if (docs.has(fp)) heads.set(fp, docs.get(fp));
     const trackers = new Map<string, StormTracker>();
     for (const key of want.stormKeys) if (docs.has(stormTrackerKey(key))) trackers.set(key, docs.get(stormTrackerKey(key)));
-    return { heads, trackers, clusters: docs.get(clustersId), stored: new Set(docs.keys()) };
+    const cases = new Map<string, Case>();
+    for (const id of caseIds) if (docs.has(caseDocId(id))) cases.set(id, caseOf(docs.get(caseDocId(id))));
+    return { heads, trackers, clusters: docs.get(clustersId), cases, stored: new Set(docs.keys()) };
   }
 
   /** Writes what a page changed of its brand's page state in one round trip (`stored`: the ids read just before). */
@@ -522,6 +548,7 @@ export class Store {
       ...changes.heads.map(headDoc),
       ...[...changes.trackers].map(([key, t]) => ({ _id: stormTrackerKey(key), ...t })),
       ...(changes.clusters ? [{ _id: termClustersKey(brandId), ...changes.clusters }] : []),
+      ...changes.cases.map(caseDoc),
     ];
     await this.putDocs(this.models.PageState.collection, docs, stored);
   }

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { addPost, caseKeysOfPost, caseReach, resolveCase, type CasePost } from '../../src/domain/cases';
-import { casesReachedBy, saveCases } from '../../src/services/cases';
+import { caseIdsReachedBy, saveCases } from '../../src/services/cases';
 import { CaseIndex } from '../../src/store/case-index';
 import { Store } from '../../src/store/store';
 import { MONGODB_URI, REDIS_URL, makeConfig, uniqueName } from '../helpers';
@@ -77,7 +77,7 @@ describe('CaseIndex (real Redis)', () => {
   });
 });
 
-describe('casesReachedBy: the index is derived from the cases collection', () => {
+describe('caseIdsReachedBy: the index is derived from the stored cases', () => {
   const redis = new Redis(REDIS_URL());
   const prefix = `{${uniqueName('cix')}}`;
   let store: Store;
@@ -101,10 +101,11 @@ describe('casesReachedBy: the index is derived from the cases collection', () =>
     const piet = addPost(undefined, brand.id, post({ handle: 'piet_p', postId: '2', alertId: 'alert-2' }), settings);
     await saveCases(deps, brand, [jan, piet], T0);
     // The first lookup finds no index (saveCases wrote entries, not the completeness marker): built from the store.
-    expect([...(await casesReachedBy(deps, brand, ['author:janjansen'], T0 + H)).keys()]).toEqual([jan.id]);
+    expect(await caseIdsReachedBy(deps, brand, ['author:janjansen'], T0 + H)).toEqual([jan.id]);
     expect(await redis.get(`${prefix}:case-index:${brand.id}:ready`)).toBe('1');
     // Redis loses everything: the next page still finds Piet's case.
     await redis.del(...(await redis.keys(`${prefix}*`)));
-    expect([...(await casesReachedBy(deps, brand, ['author:pietp', 'author:someoneelse'], T0 + H)).keys()]).toEqual([piet.id]);
+    expect(await caseIdsReachedBy(deps, brand, ['author:pietp', 'author:someoneelse'], T0 + H)).toEqual([piet.id]);
+    expect([...(await store.getCases([piet.id])).values()]).toEqual([piet]);
   });
 });

@@ -127,7 +127,7 @@ describe('alert stream in the MongoDB-compatible store', () => {
     expect(await store.models.Mention.countDocuments({})).toBe(20);
   });
 
-  it('moves the page state of a store written before (alert heads, storm trackers, term clusters) into page_state at start-up', async () => {
+  it('moves the page state of a store written before (alert heads, storm trackers, cases) into page_state at start-up', async () => {
     const dbName = uniqueName('pagestate');
     const old = await Store.connect({ uri: MONGODB_URI(), dbName });
     const db = old.conn.db!;
@@ -140,6 +140,7 @@ describe('alert stream in the MongoDB-compatible store', () => {
       { _id: 'acme/all', total: 7 },
       { _id: 'terms|acme', clusters: [{ id: 'c1' }] },
     ] as any[]);
+    await db.collection('cases').insertOne({ _id: 'case-1', id: 'case-1', brandId: 'acme', state: 'open' } as any);
     await old.close();
 
     const store2 = await Store.connect({ uri: MONGODB_URI(), dbName });
@@ -148,7 +149,10 @@ describe('alert stream in the MongoDB-compatible store', () => {
       expect(names).toContain('page_state');
       expect(names).not.toContain('alert_heads');
       expect(names).not.toContain('storm_trackers');
-      const state = await store2.readPageState('acme', { fingerprints: ['acme/x/1', 'acme/storm/all', 'acme/x/2'], stormKeys: ['acme/all', 'acme/none'] });
+      expect(names).not.toContain('cases');
+      expect(await store2.listCases('acme')).toEqual([{ id: 'case-1', brandId: 'acme', state: 'open' }]);
+      const state = await store2.readPageState('acme', { fingerprints: ['acme/x/1', 'acme/storm/all', 'acme/x/2'], stormKeys: ['acme/all', 'acme/none'], caseIds: ['case-1', 'case-2'] });
+      expect(Object.fromEntries(state.cases)).toEqual({ 'case-1': { id: 'case-1', brandId: 'acme', state: 'open' } });
       expect(Object.fromEntries(state.heads)).toEqual({ 'acme/x/1': { alertId: 'acme/x/1~2', generation: 2 }, 'acme/storm/all': { alertId: 'acme/storm/all', generation: 1 } });
       expect(Object.fromEntries(state.trackers)).toEqual({ 'acme/all': { total: 7 } });
       expect(state.clusters).toEqual({ clusters: [{ id: 'c1' }] });
