@@ -24,12 +24,14 @@ import { createHash } from 'node:crypto';
 import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { DeliveryClaims } from '../src/store/delivery-claims';
+import { DeliveryState } from '../src/store/delivery-state';
+import { redisOutboxIndex } from '../src/store/outbox-index';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
 import { SilenceStore } from '../src/store/silences';
 import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
-import { replanUndelivered } from '../src/services/outbox';
+import { recoverOutbox } from '../src/services/outbox';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
@@ -98,6 +100,8 @@ export interface StartOptions {
 
 export interface Repwatch {
   store: Store;
+  /** Open deliveries and grouping timers in Redis (src/store/delivery-state.ts). */
+  deliveryState: DeliveryState;
   queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue; webhook: Queue; digest: Queue };
   workers: {
     poll?: Worker<unknown, PollOutcome>;
@@ -168,7 +172,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   const connection: ConnectionOptions = redis;
   // Sequence numbers from Redis: atomic INCRBY, whatever the MongoDB-compatible server does.
-  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`) });
+  const outboxIndex = redisOutboxIndex(redis, prefix);
+  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`), outboxIndex });
   const notifiers = createNotifiers(config.receivers, secrets);
   // Cursors are checkpointed in MongoDB too: a Redis that lost them does not refetch from zero.
   const sourceState = new SourceState(redis, prefix, store);
@@ -178,6 +183,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const sourceHealth = new SourceHealth(redis, prefix);
   const receiverState = new ReceiverState(store);
   const caseIndex = new CaseIndex(redis, prefix);
+  const deliveryState = new DeliveryState(redis, prefix);
   const rate = options.clockRate ?? 1;
   const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
 
@@ -256,7 +262,23 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: policy.sla.attempts, backoff: { type: 'repwatch', delay: policy.sla.backoffMs } });
     },
   };
-  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger };
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, deliveryState, now, logger };
+  // A Redis without the outbox index (new, or restarted empty) has lost the delivery jobs and open
+  // deliveries too: the events of the last hours are planned again, in order, before any process
+  // hands on anything new (handOnEvents waits for it). Deterministic job ids: no second job, no second send.
+  let recovering: Promise<void> | undefined;
+  const recoverOutboxIfLost = (why: string): Promise<void> =>
+    (recovering ??= (async () => {
+      try {
+        if (await store.outboxReady()) return;
+        const { remarked, replanned } = await recoverOutbox(lifecycleDeps, REDELIVER_AFTER_REDIS_LOSS_MS);
+        logger.warn({ why, events: remarked, replanned }, 'events of the last hours planned again: Redis had no outbox index (new, or came back empty)');
+      } finally {
+        recovering = undefined;
+      }
+    })());
+  await recoverOutboxIfLost('start');
+  redis.on('ready', () => void recoverOutboxIfLost('reconnected').catch((err) => logger.warn({ err: (err as Error).message }, 'could not recover the outbox; trying again on the next reconnect or sweep')));
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,
@@ -397,7 +419,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
           await job.moveToDelayed(Date.now() + ms, token);
           throw new DelayedError();
         };
-        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
+        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims, deliveryState }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
       }),
       { ...common, ...workerOptions(policy.deliver), concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );
@@ -443,6 +465,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       (job) =>
         runJob(async () => {
           if (job.name !== SLA_SWEEP) return escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId);
+          // A recovery that failed on reconnecting (the store was away too) is tried again here, every minute.
+          await recoverOutboxIfLost('sweep');
           const swept = await sweep(lifecycleDeps);
           const recorded = await recordFailedJobs();
           const retried = await retryDueDeadLetters(recoveryDeps);
@@ -501,10 +525,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         if ((await redis.exists(mark)) === 1) return;
         logger.warn({ why }, 'job schedulers missing from Redis (restarted empty or flushed): re-creating them');
         await armSchedulers();
-        // Delivery jobs handed on before the loss went with Redis: the outbox sweep plans them again.
-        const remarked = await store.remarkUndeliveredSince(new Date(now() - REDELIVER_AFTER_REDIS_LOSS_MS).toISOString());
-        // Planned again now rather than at the next minute sweep (deterministic job ids: no second job, no second send).
-        if (remarked) logger.warn({ events: remarked, replanned: await replanUndelivered(lifecycleDeps, 0) }, 'events of the last hours planned again after Redis came back empty');
+        // Delivery jobs handed on before the loss went with Redis: planned again now (every process also does on reconnecting).
+        await recoverOutboxIfLost(why);
         // Timers that lived only in Redis: SLA escalations and the engagement rechecks of open alerts.
         logger.warn({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }, 'timers re-armed after Redis came back empty');
       } catch (err) {
@@ -569,6 +591,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   let closing: Promise<void> | undefined;
   return {
     store,
+    deliveryState,
     queues,
     workers,
     alerts,

@@ -1,6 +1,8 @@
 import type { Config } from '../config/load';
 import { ALERT_EVENT_TYPES, type AlertEvent } from '../domain/alert';
+import { RepwatchError } from '../domain/errors';
 import type { Logger } from '../logger';
+import type { DeliveryState } from '../store/delivery-state';
 import { eventIdFor, eventOf, isUndelivered, type Store } from '../store/store';
 import { planDeliveries } from './notify';
 import type { Dispatch } from './ports';
@@ -8,6 +10,8 @@ import type { Dispatch } from './ports';
 export interface OutboxDeps {
   config: Config;
   store: Store;
+  /** Open deliveries and grouping timers (Redis, beside the jobs). */
+  deliveryState: DeliveryState;
   dispatch: Pick<Dispatch, 'deliver' | 'slaTimer'>;
   now: () => number;
   logger: Logger;
@@ -23,14 +27,19 @@ const REPLAN_BATCH = 200;
  * leaves the marker, and the sweep (replanUndelivered) or a retried page plans the event again:
  * job ids are deterministic, so planning twice makes no second job. Events that carry no marker
  * (a retried page finding them handed on already) are left alone.
- * Store round trips per page: the alerts' previous events (by id), the planner's read of silences
- * and grouping timers, one write of the open deliveries and timers, one queue bulk add, one marker
- * update.
+ * Round trips per page: MongoDB, the alerts' previous events (by id) and one marker update (and
+ * the silences, read at most every few seconds); Redis, the grouping timers read, the open
+ * deliveries and timers written, one queue bulk add.
  * Returns how many deliveries were handed on.
  */
 export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], options: { priorEventIds?: string[] } = {}): Promise<number> {
   const own = events.filter(isUndelivered);
   if (own.length === 0) return 0;
+  // After Redis came back empty, the events it lost the jobs of are planned again first
+  // (recoverOutbox): handed on before that, a later event would not wait for an earlier one.
+  if (!(await deps.store.outboxReady())) {
+    throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'Redis came back empty: events are handed on again once the events of the last hours are planned again (recoverOutbox)');
+  }
   // An earlier event of the same alert still marked (its page failed between appending and handing
   // on, and is being retried) goes on first, with these: handed on after them, it would find a later
   // event of its alert sent already and be superseded, lost to an `every` receiver.
@@ -43,12 +52,12 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
     const event = byId.get(r.eventId);
     return event && !r.reminder ? [{ alertId: event.alertId, receiverId: r.receiverId, open: { eventId: event.id, seq: event.seq, at: deps.now() } }] : [];
   });
-  await deps.store.openDeliveries(open, firstEvents);
+  await deps.deliveryState.open(open, firstEvents);
   // A job for one event carries it (events never change): its delivery reads nothing to find it.
   // A coalesced job sends whatever is latest when it runs, so it carries none.
   if (requests.length) await deps.dispatch.deliver(requests.map((r) => (r.coalesce || r.reminder || !byId.has(r.eventId) ? r : { ...r, event: eventOf(byId.get(r.eventId)!) })));
   for (const [alertId, deadline] of slaTimersOf(marked)) await deps.dispatch.slaTimer(alertId, deadline);
-  await deps.store.markHandedOn(marked.map((e) => e.id));
+  await deps.store.markHandedOn(marked);
   return requests.length;
 }
 
@@ -57,10 +66,10 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
  * between appending them and handing them on) are planned and handed on now.
  * Returns how many events were re-planned.
  */
-export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number): Promise<number> {
+export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number, options: { fromMarkers?: boolean } = {}): Promise<number> {
   let replanned = 0;
   for (;;) {
-    const stale = await deps.store.undeliveredEvents(deps.now() - olderThanMs, REPLAN_BATCH);
+    const stale = await deps.store.undeliveredEvents(deps.now() - olderThanMs, REPLAN_BATCH, options);
     if (stale.length === 0) break;
     const deliveries = await handOnEvents(deps, stale);
     replanned += stale.length;
@@ -68,6 +77,32 @@ export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number): 
     if (stale.length < REPLAN_BATCH) break;
   }
   return replanned;
+}
+
+/** How often the sweep reads the markers themselves rather than the outbox index (a scan of the stream on FerretDB). */
+const MARKER_SCAN_EVERY_MS = 10 * 60_000;
+let lastMarkerScan = 0;
+
+/**
+ * Whether this sweep should read the markers: every MARKER_SCAN_EVERY_MS, so an event the index
+ * missed (an insert that landed after a rebuild, by a page that then died) is planned all the same.
+ * Kept per process: a sweep more or less is only work.
+ */
+export function markerScanDue(now: number): boolean {
+  if (now - lastMarkerScan < MARKER_SCAN_EVERY_MS) return false;
+  lastMarkerScan = now;
+  return true;
+}
+
+/**
+ * After Redis lost the outbox index, and with it the delivery jobs and open deliveries: the events
+ * of the last `sinceMs` are marked undelivered again (the index is rebuilt from the markers, which
+ * lets pages hand on again) and planned again in stream order, so an earlier event of an alert is
+ * handed on before or with a later one. Sent ones find their record and are not sent twice.
+ */
+export async function recoverOutbox(deps: OutboxDeps, sinceMs: number): Promise<{ remarked: number; replanned: number }> {
+  const remarked = await deps.store.remarkUndeliveredSince(new Date(deps.now() - sinceMs).toISOString());
+  return { remarked, replanned: await replanUndelivered(deps, 0) };
 }
 
 /** How many versions back an alert's events are followed to find ones still marked; older ones are the sweep's. */
@@ -86,7 +121,7 @@ async function earlierUndelivered(store: Store, own: AlertEvent[], priorEventIds
   let frontier = priorEventIds ? priorEventIds.filter((id) => !ownIds.has(id)) : versionBeforeEarliest(own).filter((id) => !ownIds.has(id));
   const found: AlertEvent[] = [];
   for (let step = 0; frontier.length > 0 && step < WALK_BACK_LIMIT; step++) {
-    const marked = (await store.storedEvents(frontier)).filter((e) => isUndelivered(e) && !ownIds.has(e.id));
+    const marked = (await store.waitingAmong(frontier)).filter((e) => !ownIds.has(e.id));
     found.push(...marked);
     frontier = marked.flatMap((e) => candidateIdsOf(e.alertId, e.alert.version - 1));
   }
