@@ -68,9 +68,13 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
  */
 export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number, options: { fromMarkers?: boolean } = {}): Promise<number> {
   let replanned = 0;
+  // Read from the markers, handed-on events keep theirs until their batched clear: the scan moves
+  // on by stream position rather than reading the same ones again.
+  let afterSeq = -1;
   for (;;) {
-    const stale = await deps.store.undeliveredEvents(deps.now() - olderThanMs, REPLAN_BATCH, options);
+    const stale = await deps.store.undeliveredEvents(deps.now() - olderThanMs, REPLAN_BATCH, { ...options, afterSeq });
     if (stale.length === 0) break;
+    afterSeq = stale[stale.length - 1].seq;
     const deliveries = await handOnEvents(deps, stale);
     replanned += stale.length;
     deps.logger.warn({ events: stale.length, deliveries, firstSeq: stale[0].seq }, 'outbox: events not handed on before were re-planned');

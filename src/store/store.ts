@@ -627,11 +627,11 @@ export class Store {
    * (ms), oldest first. From the outbox index when it is complete (no scan of the stream); entries
    * it holds for events not waiting (handed on by an earlier attempt, or never inserted) are dropped.
    */
-  async undeliveredEvents(before: number, limit = 500, options: { fromMarkers?: boolean } = {}): Promise<AlertEvent[]> {
+  async undeliveredEvents(before: number, limit = 500, options: { fromMarkers?: boolean; afterSeq?: number } = {}): Promise<AlertEvent[]> {
     const due = options.fromMarkers ? undefined : await this.outboxIndex?.due(before, limit);
     if (due) return this.stillMarked(due);
     const docs = await this.models.AlertEvent.collection
-      .find({ [OUTBOX_MARKER]: { $lte: before } })
+      .find({ [OUTBOX_MARKER]: { $lte: before }, ...(options.afterSeq !== undefined ? { seq: { $gt: options.afterSeq } } : {}) })
       .sort({ seq: 1 })
       .limit(limit)
       .toArray();
