@@ -78,7 +78,7 @@ export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number, o
     const deliveries = await handOnEvents(deps, stale);
     replanned += stale.length;
     deps.logger.warn({ events: stale.length, deliveries, firstSeq: stale[0].seq }, 'outbox: events not handed on before were re-planned');
-    if (stale.length < REPLAN_BATCH) break;
+    // A short batch is not the end: another process re-planning at once may have taken part of it.
   }
   return replanned;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /**
@@ -59,13 +60,15 @@ export function redisOutboxIndex(redis: Redis, prefix: string): OutboxIndex {
       return (await redis.exists(complete)) === 1;
     },
     async rebuild(entries) {
-      // Built aside, then renamed over the index with the flag set: one step for readers.
-      const building = `${key}:rebuilding`;
-      await redis.del(building);
+      // Built aside under a name of its own (processes that saw the loss at once rebuild at once),
+      // then merged into the index with the flag set: one step for readers.
+      const building = `${key}:rebuilding:${randomUUID()}`;
       for (let i = 0; i < entries.length; i += REBUILD_CHUNK) {
-        await redis.zadd(building, ...entries.slice(i, i + REBUILD_CHUNK).flatMap((e) => [e.at, e.id]));
+        // A process that dies half-way leaves its part to lapse.
+        await redis.multi().zadd(building, ...entries.slice(i, i + REBUILD_CHUNK).flatMap((e) => [e.at, e.id])).pexpire(building, 3_600_000).exec();
       }
-      if (entries.length === 0) await redis.multi().del(key).set(complete, '1').exec();
+      // Merged, never replaced: what pages wrote ahead meanwhile, or another rebuild added, stays.
+      if (entries.length === 0) await redis.set(complete, '1');
       else await redis.multi().zunionstore(key, 2, key, building).del(building).set(complete, '1').exec();
     },
   };

@@ -117,4 +117,18 @@ describe('the outbox index in Redis: which events wait to be handed on, without 
     expect((await store.undeliveredEvents(Date.now())).map((x) => x.id)).toEqual([inserting.id]);
     await store.markHandedOn([inserting]);
   });
+
+  it('merges what rebuilds find with what pages wrote ahead meanwhile, leaving no scratch keys behind', async () => {
+    const lost = redisOutboxIndex(redis, `${prefix}-lost`);
+    await lost.add([{ id: 'written-ahead', at: 1 }]);
+    // A process whose scan found nothing marked: the page's entry stays.
+    await lost.rebuild([]);
+    expect([...((await lost.due(10, 10)) ?? new Map()).keys()]).toEqual(['written-ahead']);
+    // Processes that saw the loss at once rebuild at once, each from its own scan.
+    const parts = [0, 1, 2].map((p) => Array.from({ length: 5_000 }, (_, i) => ({ id: `p${p}-e${i}`, at: p * 10_000 + i })));
+    await Promise.all(parts.map((entries) => lost.rebuild(entries)));
+    expect(await lost.complete()).toBe(true);
+    expect((await lost.due(Number.MAX_SAFE_INTEGER, 20_000))?.size).toBe(15_001);
+    expect(await redis.keys(`${prefix}-lost*rebuilding*`)).toEqual([]);
+  });
 });
