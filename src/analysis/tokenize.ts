@@ -35,9 +35,12 @@ const EMOJI_SRC =
   String.raw`\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier}|\u200D\p{Extended_Pictographic}\uFE0F?\p{Emoji_Modifier}?)*` +
   String.raw`|[0-9#*]\uFE0F?\u20E3|\p{Regional_Indicator}{2}`;
 // Words keep inner apostrophes (don't, zo'n, c'est) and hyphens (e-mail, check-in); marks stay with their letter.
-const WORD_SRC = String.raw`\p{L}[\p{L}\p{M}\p{N}]*(?:['’]\p{L}[\p{L}\p{M}]*)*(?:-\p{L}[\p{L}\p{M}\p{N}]*)*`;
+// Text passed through twice-escaped JSON (some exports and scrapers) carries a literal "\u2019" for the
+// apostrophe and "\u002c" for the comma: read as what they stand for, or "don\u2019t" loses its negation.
+const WORD_SRC = String.raw`\p{L}[\p{L}\p{M}\p{N}]*(?:(?:['’]|\\u2019)\p{L}[\p{L}\p{M}]*)*(?:-\p{L}[\p{L}\p{M}\p{N}]*)*`;
 const NUMBER_SRC = String.raw`\p{N}+(?:[.,:]\p{N}+)*`;
-const PUNCT_SRC = String.raw`[.!?;,…]+`;
+const PUNCT_SRC = String.raw`(?:[.!?;,…]|\\u002[cC])+`;
+const ESCAPED_APOSTROPHE_RE = /\\u2019/g;
 
 const TOKEN_RE = new RegExp(
   `(${URL_SRC})|(${MENTION_SRC})|(${HASHTAG_SRC})|(${EMOTICON_SRC})|(${EMOJI_SRC})|(${WORD_SRC})|(${NUMBER_SRC})|(${PUNCT_SRC})`,
@@ -88,6 +91,7 @@ export function tokenize(text: string): Token[] {
       case 'word': {
         let lower = surface.toLowerCase();
         if (lower.includes('’')) lower = lower.replace(/’/g, "'");
+        if (lower.includes('\\u2019')) lower = lower.replace(ESCAPED_APOSTROPHE_RE, "'");
         const collapsed = collapseElongation(lower, 2);
         tok.norm = collapsed;
         if (collapsed !== lower) tok.elongated = true;
