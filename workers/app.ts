@@ -271,8 +271,12 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     (recovering ??= (async () => {
       try {
         if (await store.outboxReady()) return;
-        const { remarked, replanned } = await recoverOutbox(lifecycleDeps, REDELIVER_AFTER_REDIS_LOSS_MS);
-        logger.warn({ why, events: remarked, replanned }, 'events of the last hours planned again: Redis had no outbox index (new, or came back empty)');
+        // One process recovers; the others, which saw the loss too, find it done when their turn comes.
+        await locks.withLock('outbox-recovery', async () => {
+          if (await store.outboxReady()) return;
+          const { remarked, replanned } = await recoverOutbox(lifecycleDeps, REDELIVER_AFTER_REDIS_LOSS_MS);
+          logger.warn({ why, events: remarked, replanned }, 'events of the last hours planned again: Redis had no outbox index (new, or came back empty)');
+        });
       } finally {
         recovering = undefined;
       }

@@ -69,19 +69,26 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
 export async function replanUndelivered(deps: OutboxDeps, olderThanMs: number, options: { fromMarkers?: boolean } = {}): Promise<number> {
   let replanned = 0;
   // Read from the markers, handed-on events keep theirs until their batched clear: the scan moves
-  // on by stream position rather than reading the same ones again.
+  // on by stream position rather than reading the same ones again. Read from the index, entries
+  // found handed on leave it, so the next batch is another.
   let afterSeq = -1;
-  for (;;) {
-    const stale = await deps.store.undeliveredEvents(deps.now() - olderThanMs, REPLAN_BATCH, { ...options, afterSeq });
-    if (stale.length === 0) break;
-    afterSeq = stale[stale.length - 1].seq;
-    const deliveries = await handOnEvents(deps, stale);
-    replanned += stale.length;
-    deps.logger.warn({ events: stale.length, deliveries, firstSeq: stale[0].seq }, 'outbox: events not handed on before were re-planned');
-    // A short batch is not the end: another process re-planning at once may have taken part of it.
+  for (let round = 0; round < MAX_REPLAN_ROUNDS; round++) {
+    const { events: stale, candidates } = await deps.store.undeliveredBatch(deps.now() - olderThanMs, REPLAN_BATCH, { ...options, afterSeq });
+    if (stale.length) {
+      afterSeq = stale[stale.length - 1].seq;
+      const deliveries = await handOnEvents(deps, stale);
+      replanned += stale.length;
+      deps.logger.warn({ events: stale.length, deliveries, firstSeq: stale[0].seq }, 'outbox: events not handed on before were re-planned');
+    }
+    // Done when a batch came short. A full one that yielded nothing (another process re-planning at
+    // once had taken it) is not the end.
+    if (candidates < REPLAN_BATCH) break;
   }
   return replanned;
 }
+
+/** A bound on one re-plan's batches (REPLAN_BATCH each): what is left waits for the next sweep. */
+const MAX_REPLAN_ROUNDS = 500;
 
 /** How often the sweep reads the markers themselves rather than the outbox index (a scan of the stream on FerretDB). */
 const MARKER_SCAN_EVERY_MS = 10 * 60_000;

@@ -628,14 +628,23 @@ export class Store {
    * it holds for events not waiting (handed on by an earlier attempt, or never inserted) are dropped.
    */
   async undeliveredEvents(before: number, limit = 500, options: { fromMarkers?: boolean; afterSeq?: number } = {}): Promise<AlertEvent[]> {
+    return (await this.undeliveredBatch(before, limit, options)).events;
+  }
+
+  /**
+   * undeliveredEvents with how many candidates were looked at (index entries or marked events): a
+   * batch whose candidates were all found handed on (by another process re-planning at once) is
+   * not the end of the work, though it yields no event.
+   */
+  async undeliveredBatch(before: number, limit: number, options: { fromMarkers?: boolean; afterSeq?: number } = {}): Promise<{ events: AlertEvent[]; candidates: number }> {
     const due = options.fromMarkers ? undefined : await this.outboxIndex?.due(before, limit);
-    if (due) return this.stillMarked(due);
+    if (due) return { events: await this.stillMarked(due), candidates: due.size };
     const docs = await this.models.AlertEvent.collection
       .find({ [OUTBOX_MARKER]: { $lte: before }, ...(options.afterSeq !== undefined ? { seq: { $gt: options.afterSeq } } : {}) })
       .sort({ seq: 1 })
       .limit(limit)
       .toArray();
-    return docs.map((d) => withoutId(d) as AlertEvent);
+    return { events: docs.map((d) => withoutId(d) as AlertEvent), candidates: docs.length };
   }
 
   /**
