@@ -11,8 +11,11 @@ import type { Redis } from 'ioredis';
  * from the markers it says so (`complete` false) and readers ask MongoDB instead.
  */
 export interface OutboxIndex {
-  /** Ahead of the insert of marked events: their ids and times (ms). */
-  add(entries: { id: string; at: number }[]): Promise<void>;
+  /**
+   * Ahead of the insert of marked events: their ids and times (ms). Only into a complete index:
+   * false (nothing written) when Redis lost it and it is not rebuilt yet.
+   */
+  add(entries: { id: string; at: number }[]): Promise<boolean>;
   /** Handed on (or found not to be waiting). Tells whether the index is complete. */
   remove(ids: string[]): Promise<boolean>;
   /** Which of these ids are waiting, with their times, or undefined when the index is not complete. */
@@ -25,6 +28,11 @@ export interface OutboxIndex {
   rebuild(entries: { id: string; at: number }[]): Promise<void>;
 }
 
+// The flag and the entries at one instant: an entry is never written into an index that is not whole.
+const ADD_IF_COMPLETE = `if redis.call('exists', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('zadd', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1`;
+
 /** Entries per rebuild step (Lua arguments stay small). */
 const REBUILD_CHUNK = 2_000;
 
@@ -33,7 +41,8 @@ export function redisOutboxIndex(redis: Redis, prefix: string): OutboxIndex {
   const complete = `${prefix}:outbox-waiting-complete`;
   return {
     async add(entries) {
-      if (entries.length) await redis.zadd(key, ...entries.flatMap((e) => [e.at, e.id]));
+      if (entries.length === 0) return (await redis.exists(complete)) === 1;
+      return (await redis.eval(ADD_IF_COMPLETE, 2, complete, key, ...entries.flatMap((e) => [String(e.at), e.id]))) === 1;
     },
     async remove(ids) {
       if (ids.length === 0) return (await redis.exists(complete)) === 1;

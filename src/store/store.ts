@@ -419,8 +419,13 @@ export class Store {
   async appendEvents(changes: EventInput[]): Promise<{ events: AlertEvent[]; newEvents: number }> {
     if (changes.length === 0) return { events: [], newEvents: 0 };
     // Ahead of the insert: the index never misses a marked event (an insert that then fails leaves
-    // an entry the sweep finds without an event, and drops).
-    await this.outboxIndex?.add(changes.filter(needsHandOn).map((c) => ({ id: eventIdOf(c), at: markerTimeOf(c) })));
+    // an entry the sweep finds without an event, and drops). Nothing is appended while Redis has lost
+    // the index: the events of the last hours are planned again first (services/outbox.ts,
+    // recoverOutbox), and an event appended meanwhile would wait for the sweep.
+    const ahead = changes.filter(needsHandOn).map((c) => ({ id: eventIdOf(c), at: markerTimeOf(c) }));
+    if (this.outboxIndex && ahead.length && !(await this.outboxIndex.add(ahead))) {
+      throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'Redis came back empty: nothing is appended to the alert stream until the events of the last hours are planned again (recoverOutbox)');
+    }
     let pending = changes;
     let newEvents = 0;
     const events: AlertEvent[] = [];
