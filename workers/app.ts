@@ -24,7 +24,6 @@ import { createHash } from 'node:crypto';
 import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { DeliveryClaims } from '../src/store/delivery-claims';
-import { DeliveryState } from '../src/store/delivery-state';
 import { redisOutboxIndex } from '../src/store/outbox-index';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
@@ -100,8 +99,6 @@ export interface StartOptions {
 
 export interface Repwatch {
   store: Store;
-  /** Open deliveries and grouping timers in Redis (src/store/delivery-state.ts). */
-  deliveryState: DeliveryState;
   queues: { poll: Queue; ingest: Queue; deliver: Queue; sla: Queue; recheck: Queue; webhook: Queue; digest: Queue };
   workers: {
     poll?: Worker<unknown, PollOutcome>;
@@ -183,7 +180,6 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const sourceHealth = new SourceHealth(redis, prefix);
   const receiverState = new ReceiverState(store);
   const caseIndex = new CaseIndex(redis, prefix);
-  const deliveryState = new DeliveryState(redis, prefix);
   const rate = options.clockRate ?? 1;
   const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
 
@@ -262,10 +258,10 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: policy.sla.attempts, backoff: { type: 'repwatch', delay: policy.sla.backoffMs } });
     },
   };
-  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, deliveryState, now, logger };
-  // A Redis without the outbox index (new, or restarted empty) has lost the delivery jobs and open
-  // deliveries too: the events of the last hours are planned again, in order, before any process
-  // hands on anything new (handOnEvents waits for it). Deterministic job ids: no second job, no second send.
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger };
+  // A Redis without the outbox index (new, or restarted empty) has lost the delivery jobs too: the
+  // events of the last hours are planned again, in order, before any process appends or hands on
+  // anything new (Store.appendEvents and handOnEvents wait for it). Deterministic job ids: no second job, no second send.
   let recovering: Promise<void> | undefined;
   const recoverOutboxIfLost = (why: string): Promise<void> =>
     (recovering ??= (async () => {
@@ -423,7 +419,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
           await job.moveToDelayed(Date.now() + ms, token);
           throw new DelayedError();
         };
-        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims, deliveryState }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
+        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
       }),
       { ...common, ...workerOptions(policy.deliver), concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );
@@ -595,7 +591,6 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   let closing: Promise<void> | undefined;
   return {
     store,
-    deliveryState,
     queues,
     workers,
     alerts,

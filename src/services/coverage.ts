@@ -7,7 +7,7 @@ import { withEventId, type EventInput } from '../store/store';
 import type { EvaluateDeps } from './evaluate';
 import { handOnEvents } from './outbox';
 
-export type CoverageDeps = Pick<EvaluateDeps, 'config' | 'store' | 'deliveryState' | 'dispatch' | 'locks' | 'now' | 'logger'> & {
+export type CoverageDeps = Pick<EvaluateDeps, 'config' | 'store' | 'dispatch' | 'locks' | 'now' | 'logger'> & {
   deadLetters: Pick<DeadLetters, 'list'>;
   /** What the workers saw of each source; without it only dead letters count. */
   sourceHealth?: Pick<SourceHealth, 'get'>;

@@ -6,8 +6,7 @@ import type { Logger } from '../logger';
 import type { Notifier } from '../notifiers/notifier';
 import type { DeliveryClaims } from '../store/delivery-claims';
 import { ReceiverState } from '../store/receiver-state';
-import type { DeliveryState, OpenDelivery } from '../store/delivery-state';
-import type { NotificationLogRecord, Store } from '../store/store';
+import { openKeyOf, type NotificationLogRecord, type OpenDelivery, type Store } from '../store/store';
 import { deliveryModeOf, type DeliveryMode } from './notify';
 import type { Dispatch } from './ports';
 
@@ -30,8 +29,6 @@ export interface DeliverDeps {
   receiverState?: ReceiverState;
   /** Who is sending an (event, receiver) now (store/delivery-claims.ts). */
   claims: Pick<DeliveryClaims, 'claim'>;
-  /** The events handed on and not finished, per (alert, receiver), and the grouping timers (store/delivery-state.ts). */
-  deliveryState: Pick<DeliveryState, 'of' | 'close' | 'sent'>;
 }
 
 /** One delivery job's orders. */
@@ -127,26 +124,24 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
   const disabled = await receiverState.isDisabled(receiverId);
   if (disabled) {
     await store.markDeliveryFailed(event.id, receiverId, { code: 'RW_ERR_RECEIVER_GONE', message: `receiver "${receiverId}" is disabled since ${new Date(disabled.since).toISOString()}: ${disabled.reason}` });
-    if (!reminder) await deps.deliveryState.close(event.alertId, receiverId, [event.seq]);
+    if (!reminder) await store.closeDeliveries(event.alertId, receiverId, [event.seq]);
     logger.info({ code: 'RW_ERR_RECEIVER_GONE' }, 'not sent: the receiver is disabled');
     return { status: 'receiver-disabled' };
   }
 
-  // What was sent (MongoDB, the record of at-most-once and order) and what is in flight (Redis), together.
-  const [stored, inFlight] = await Promise.all([store.getNotificationLog(event.alertId, receiverId), reminder ? undefined : deps.deliveryState.of(event.alertId, receiverId)]);
-  const log: NotificationLogRecord = stored ?? {};
-  const open = inFlight?.open ?? [];
+  const log: NotificationLogRecord = (await store.getNotificationLog(event.alertId, receiverId)) ?? {};
+  const open = Object.values(log.open ?? {});
   if (!reminder) {
     // Never after a later one: the receiver would end in an older state (a page after its acknowledgement).
     if (log.lastSentSeq !== undefined && log.lastSentSeq > event.seq && log.lastSentEventId) {
-      await supersede(deps, event.alertId, receiverId, [{ eventId: event.id, seq: event.seq, at: 0 }], log.lastSentEventId);
+      await supersede(store, event.alertId, receiverId, [{ eventId: event.id, seq: event.seq, at: 0 }], log.lastSentEventId);
       logger.info({ by: log.lastSentEventId }, 'superseded: a later event of the alert was sent first');
       return { status: 'superseded', by: log.lastSentEventId };
     }
     if (modeOf(deps, notifier) === 'every') {
       const waitingFor = await unfinishedBefore(deps, event, receiverId, open);
       if (waitingFor.length) {
-        if (!finalAttempt) return wait(deps, `event ${event.id} waits for ${waitingFor[0].eventId} (earlier, to the same receiver)`, open.find((o) => o.seq === event.seq));
+        if (!finalAttempt) return wait(deps, `event ${event.id} waits for ${waitingFor[0].eventId} (earlier, to the same receiver)`, log.open?.[openKeyOf(event.seq)]);
         // Out of attempts: sending keeps the order anyway, the earlier one is superseded if it comes later.
         logger.warn({ waitingFor: waitingFor.map((o) => o.eventId) }, 'sent before earlier events of the alert: its attempts ran out while they were still retrying');
       }
@@ -161,8 +156,7 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     if (!reminder) {
       // Its record may not say so yet (the job ended between the two writes); the events it stood for are done.
       await store.markSentEarlier(event.id, receiverId, sentBefore);
-      await supersede(deps, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
-      await deps.deliveryState.close(event.alertId, receiverId, [event.seq]);
+      await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
     }
     // The reminder chain goes on from here, at the time it was due; job ids are deterministic, so
     // a reminder still waiting is not doubled.
@@ -180,13 +174,12 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     // The log first: it is what a retry reads to know the event went out (the record follows).
     await store.recordSent(event.alertId, receiverId, { eventId: event.id, seq: event.seq, version: event.alert.version, at });
     await store.markDelivered(event.id, receiverId, at, receipt.status, receipt.reference);
-    if (!reminder) await deps.deliveryState.sent(event.alertId, receiverId, event.seq, at);
     // The first message of a case starts its thread; later ones reply in it (Slack bot tokens).
     if (thread?.state === 'claimed') {
       if (receipt.reference) await store.saveThread(threadKey, receiverId, receipt.reference);
       else await store.releaseThread(threadKey, receiverId, claimant);
     }
-    if (!reminder) await supersede(deps, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
+    if (!reminder) await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
     logger.debug({ httpStatus: receipt.status }, 'delivered');
     await scheduleNextReminder(deps, job, found, reminder, at);
     return { status: 'sent', httpStatus: receipt.status, eventAt: event.at };
@@ -199,7 +192,7 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     const message = err instanceof Error ? err.message : String(err);
     const final = finalAttempt || !isRetryable(err);
     await store.markDeliveryError(event.id, receiverId, { code, message }, final);
-    if (final && !reminder) await deps.deliveryState.close(event.alertId, receiverId, [event.seq]);
+    if (final && !reminder) await store.closeDeliveries(event.alertId, receiverId, [event.seq]);
     if (isGone(err)) {
       // Standard Webhooks: 410 Gone asks the sender to stop. Operators see it (ReceiverState) and enable it again.
       const state = await receiverState.disable(receiverId, message, 'RW_ERR_RECEIVER_GONE', deps.now());
@@ -246,16 +239,16 @@ async function unfinishedBefore(deps: DeliverDeps, event: AlertEvent, receiverId
     if (record && record.status !== 'pending') finished.push(o.seq);
     else unfinished.push(o);
   }
-  await deps.deliveryState.close(event.alertId, receiverId, finished);
+  await deps.store.closeDeliveries(event.alertId, receiverId, finished);
   return unfinished.sort((a, b) => a.seq - b.seq);
 }
 
 /** Events made needless by `by`: recorded superseded and taken off the open list. */
-async function supersede(deps: Pick<DeliverDeps, 'store' | 'deliveryState'>, alertId: string, receiverId: string, entries: OpenDelivery[], by: string): Promise<void> {
+async function supersede(store: Store, alertId: string, receiverId: string, entries: OpenDelivery[], by: string): Promise<void> {
   const done = entries.filter((o) => o.eventId !== by);
   if (done.length === 0) return;
-  await deps.store.markSuperseded(done.map((o) => o.eventId), receiverId, by);
-  await deps.deliveryState.close(alertId, receiverId, done.map((o) => o.seq));
+  await store.markSuperseded(done.map((o) => o.eventId), receiverId, by);
+  await store.closeDeliveries(alertId, receiverId, done.map((o) => o.seq));
 }
 
 /**

@@ -31,7 +31,6 @@ import type { StormTracker } from '../domain/storms';
 import type { TermClusterTracker } from '../domain/term-clusters';
 import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
-import type { DeliveryState } from '../store/delivery-state';
 import type { Locks } from '../store/lock';
 import { countedPosts, recordMemberships } from '../store/memberships';
 import { withEventId, type Store } from '../store/store';
@@ -48,8 +47,6 @@ export interface EvaluateDeps {
   dispatch: Dispatch;
   locks: Locks;
   caseIndex: CaseIndex;
-  /** Open deliveries and grouping timers, beside the jobs in Redis (store/delivery-state.ts). */
-  deliveryState: DeliveryState;
   now: () => number;
   logger: Logger;
 }

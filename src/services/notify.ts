@@ -5,8 +5,7 @@ import { atLeast } from '../domain/policy';
 import { activeSilence, nextNotificationAt, quietUntil, receiversFor, type RoutableAlert } from '../domain/routing';
 import type { Logger } from '../logger';
 import { SilenceStore } from '../store/silences';
-import type { DeliveryState, GroupingTimers } from '../store/delivery-state';
-import { notificationLogKey, type Store } from '../store/store';
+import { notificationLogKey, type FirstEvent, type Store } from '../store/store';
 import type { DeliveryRequest } from './ports';
 
 /** Changes of state are told at once; triggers and updates wait for the grouping timers. */
@@ -39,22 +38,22 @@ export function routableOf(event: AlertEvent): RoutableAlert {
 /** A plan: the delivery jobs, and the (alert, receiver) pairs whose grouping timers start now. */
 export interface DeliveryPlan {
   requests: DeliveryRequest[];
-  /** To record with the open deliveries, before the jobs exist (DeliveryState.open). */
-  firstEvents: { alertId: string; receiverId: string; at: number }[];
+  /** To record with the open deliveries, before the jobs exist (Store.openDeliveries). */
+  firstEvents: FirstEvent[];
 }
 
-export async function planDeliveries(deps: { config: Config; store: Store; deliveryState: DeliveryState; now: () => number; logger: Logger }, events: AlertEvent[]): Promise<DeliveryPlan> {
+export async function planDeliveries(deps: { config: Config; store: Store; now: () => number; logger: Logger }, events: AlertEvent[]): Promise<DeliveryPlan> {
   const { config, store } = deps;
   const now = deps.now();
   const requests: DeliveryRequest[] = [];
-  const firstEvents: DeliveryPlan['firstEvents'] = [];
+  const firstEvents: FirstEvent[] = [];
   // Silences made at run time (API, Slack) count as much as routing.yaml's; read once per plan,
   // and only when something here can be silenced.
   const silenceable = events.some((e) => !e.alert.stormId && !LIFECYCLE.has(e.type));
-  // The grouping timers of every (alert, receiver) the plan may need, read with the silences.
+  // The grouping timers of every (alert, receiver) the plan may need, read with the silences: one round trip each.
   const [runtimeSilences, logs] = await Promise.all([
     silenceable ? new SilenceStore(store).active(now) : [],
-    groupingTimersOf(deps, silenceable ? groupedPairsOf(config, events) : [], events),
+    store.getNotificationLogs(silenceable ? groupedPairsOf(config, events) : []),
   ]);
   const silences = [...config.routing.silences, ...runtimeSilences];
   for (const event of events) {
@@ -99,20 +98,6 @@ export async function planDeliveries(deps: { config: Config; store: Store; deliv
     }
   }
   return { requests, firstEvents };
-}
-
-/**
- * The grouping timers of these pairs, from Redis (delivery-state.ts): no MongoDB round trip. A
- * pair Redis knows nothing of is read from the notification log when its alert may have been told
- * before (a later version: Redis lost it, or it lapsed); an alert at its first version cannot have been.
- */
-async function groupingTimersOf(deps: { store: Store; deliveryState: DeliveryState }, pairs: { alertId: string; receiverId: string }[], events: AlertEvent[]): Promise<Map<string, GroupingTimers>> {
-  const timers = await deps.deliveryState.timers(pairs);
-  const laterVersion = new Set(events.filter((e) => e.alert.version > 1).map((e) => e.alertId));
-  const unknown = pairs.filter((p) => !timers.has(notificationLogKey(p.alertId, p.receiverId)) && laterVersion.has(p.alertId));
-  if (unknown.length === 0) return timers;
-  for (const [key, log] of await deps.store.getNotificationLogs(unknown)) timers.set(key, { firstEventAt: log.firstEventAt, lastSentAt: log.lastSentAt });
-  return timers;
 }
 
 /** The (alert, receiver) pairs whose grouping timers decide when an event goes out (neither lifecycle nor PagerDuty). */

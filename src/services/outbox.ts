@@ -2,7 +2,6 @@ import type { Config } from '../config/load';
 import { ALERT_EVENT_TYPES, type AlertEvent } from '../domain/alert';
 import { RepwatchError } from '../domain/errors';
 import type { Logger } from '../logger';
-import type { DeliveryState } from '../store/delivery-state';
 import { eventIdFor, eventOf, isUndelivered, type Store } from '../store/store';
 import { planDeliveries } from './notify';
 import type { Dispatch } from './ports';
@@ -10,8 +9,6 @@ import type { Dispatch } from './ports';
 export interface OutboxDeps {
   config: Config;
   store: Store;
-  /** Open deliveries and grouping timers (Redis, beside the jobs). */
-  deliveryState: DeliveryState;
   dispatch: Pick<Dispatch, 'deliver' | 'slaTimer'>;
   now: () => number;
   logger: Logger;
@@ -27,9 +24,9 @@ const REPLAN_BATCH = 200;
  * leaves the marker, and the sweep (replanUndelivered) or a retried page plans the event again:
  * job ids are deterministic, so planning twice makes no second job. Events that carry no marker
  * (a retried page finding them handed on already) are left alone.
- * Round trips per page: MongoDB, the alerts' previous events (by id) and one marker update (and
- * the silences, read at most every few seconds); Redis, the grouping timers read, the open
- * deliveries and timers written, one queue bulk add.
+ * Store round trips per page: the alerts' previous events (by id), the planner's read of silences
+ * and grouping timers, one write of the open deliveries and timers, one queue bulk add, one marker
+ * update.
  * Returns how many deliveries were handed on.
  */
 export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], options: { priorEventIds?: string[] } = {}): Promise<number> {
@@ -52,7 +49,7 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
     const event = byId.get(r.eventId);
     return event && !r.reminder ? [{ alertId: event.alertId, receiverId: r.receiverId, open: { eventId: event.id, seq: event.seq, at: deps.now() } }] : [];
   });
-  await deps.deliveryState.open(open, firstEvents);
+  await deps.store.openDeliveries(open, firstEvents);
   // A job for one event carries it (events never change): its delivery reads nothing to find it.
   // A coalesced job sends whatever is latest when it runs, so it carries none.
   if (requests.length) await deps.dispatch.deliver(requests.map((r) => (r.coalesce || r.reminder || !byId.has(r.eventId) ? r : { ...r, event: eventOf(byId.get(r.eventId)!) })));

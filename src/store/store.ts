@@ -159,6 +159,21 @@ export interface PageStateWrite {
 /** The notification log of (alert, receiver): its `_id`. */
 export const notificationLogKey = (alertId: string, receiverId: string) => `${alertId}|${receiverId}`;
 
+/** The first event routed to (alert, receiver): its grouping timers start at `at`. */
+export interface FirstEvent {
+  alertId: string;
+  receiverId: string;
+  at: number;
+}
+
+/** An event handed on to a receiver and not finished yet (sent, superseded or failed for good). */
+export interface OpenDelivery {
+  eventId: string;
+  seq: number;
+  /** When it was handed on (ms, service clock): later events stop waiting for it after a limit. */
+  at: number;
+}
+
 export interface NotificationLogRecord {
   /** ms since epoch of the first event routed to the receiver. */
   firstEventAt?: number;
@@ -167,12 +182,17 @@ export interface NotificationLogRecord {
   /** The highest stream seq of this alert sent to this receiver, and its event: nothing older is sent after it. */
   lastSentSeq?: number;
   lastSentEventId?: string;
+  /** Handed-on events of this alert to this receiver not finished yet, keyed `s<seq>`. */
+  open?: Record<string, OpenDelivery>;
   /** Slack bot: the ts of the case's first message in this receiver's channel, for threading. */
   threadRef?: string;
   /** Slack bot: the job starting the thread (claimed before its first message, so only one starts it). */
   threadClaim?: string;
   threadClaimedAt?: number;
 }
+
+/** The `open` key of an event. */
+export const openKeyOf = (seq: number) => `s${seq}`;
 
 export interface DeliveryRecord {
   _id: string;
@@ -764,10 +784,47 @@ export class Store {
   }
 
   /**
-   * An event of the alert went out to the receiver: it becomes the last one sent unless a later one
-   * was sent already, and the send's time is kept for the grouping timers (the planner's fallback
-   * when Redis lost them; see delivery-state.ts). Field updates, so concurrent deliveries of the
-   * same pair never overwrite each other.
+   * Records events as open (handed on, not finished) for their (alert, receiver), before their jobs
+   * exist, so a later event's job always sees an earlier one it must wait for. One round trip.
+   */
+  async openDeliveries(items: { alertId: string; receiverId: string; open: OpenDelivery }[], firstEvents: FirstEvent[] = []): Promise<void> {
+    if (items.length === 0 && firstEvents.length === 0) return;
+    const byLog = new Map<string, { $set?: Record<string, OpenDelivery>; $min?: { firstEventAt: number } }>();
+    for (const { alertId, receiverId, open } of items) {
+      const _id = notificationLogKey(alertId, receiverId);
+      const update = byLog.get(_id) ?? {};
+      byLog.set(_id, { ...update, $set: { ...update.$set, [`open.${openKeyOf(open.seq)}`]: open } });
+    }
+    // The grouping timers that start now go in the same write (never moving an earlier start).
+    for (const { alertId, receiverId, at } of firstEvents) {
+      const _id = notificationLogKey(alertId, receiverId);
+      const update = byLog.get(_id) ?? {};
+      byLog.set(_id, { ...update, $min: { firstEventAt: Math.min(at, update.$min?.firstEventAt ?? at) } });
+    }
+    await bulkInChunks(
+      this.models.NotificationLog.collection,
+      [...byLog].map(([_id, update]) => ({ updateOne: { filter: { _id } as any, update, upsert: true } })),
+    );
+  }
+
+  /** Takes finished events (sent, superseded, failed for good) off their (alert, receiver)'s open list. */
+  async closeDeliveries(alertId: string, receiverId: string, seqs: number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.models.NotificationLog.collection.updateOne(
+      { _id: `${alertId}|${receiverId}` } as any,
+      { $unset: Object.fromEntries(seqs.map((s) => [`open.${openKeyOf(s)}`, ''])) },
+    );
+  }
+
+  /** The first event routed to (alert, receiver): starts its grouping timers. Never moves an earlier start. */
+  async noteFirstEvent(alertId: string, receiverId: string, at: number): Promise<void> {
+    await this.models.NotificationLog.collection.updateOne({ _id: `${alertId}|${receiverId}` } as any, { $min: { firstEventAt: at } }, { upsert: true });
+  }
+
+  /**
+   * An event of the alert went out to the receiver: the grouping timers restart, it leaves the open
+   * list, and it becomes the last one sent unless a later one was sent already (field updates, so
+   * concurrent planning and deliveries of the same pair never overwrite each other).
    */
   async recordSent(alertId: string, receiverId: string, sent: { eventId: string; seq: number; version: number; at: number }): Promise<void> {
     const _id = `${alertId}|${receiverId}`;
@@ -777,7 +834,7 @@ export class Store {
         {
           updateOne: {
             filter: { _id } as any,
-            update: { $set: { lastSentAt: sent.at }, $min: { firstEventAt: sent.at }, $max: { lastSentVersion: sent.version } },
+            update: { $set: { lastSentAt: sent.at }, $min: { firstEventAt: sent.at }, $max: { lastSentVersion: sent.version }, $unset: { [`open.${openKeyOf(sent.seq)}`]: '' } },
             upsert: true,
           },
         },

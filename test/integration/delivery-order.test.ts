@@ -17,19 +17,17 @@ import { deliverEvent } from '../../src/services/deliver';
 import { handOnEvents, replanUndelivered, type OutboxDeps } from '../../src/services/outbox';
 import type { DeliveryRequest } from '../../src/services/ports';
 import { DeliveryClaims } from '../../src/store/delivery-claims';
-import { DeliveryState } from '../../src/store/delivery-state';
 import { ReceiverState } from '../../src/store/receiver-state';
 import { Store, withEventId, type DeliveryRecord } from '../../src/store/store';
 import { fixtureEvent } from '../fixtures/alert-event';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
 
-/** Delivery claims and delivery state on a Redis prefix of their own, for the tests that call deliverEvent directly. */
-function claimsForTest(): { claims: DeliveryClaims; deliveryState: DeliveryState; close(): Promise<void> } {
+/** Delivery claims on a Redis prefix of their own, for the tests that call deliverEvent directly. */
+function claimsForTest(): { claims: DeliveryClaims; close(): Promise<void> } {
   const redis = new Redis(REDIS_URL());
   const prefix = `{${uniqueName('claims')}}`;
   return {
     claims: new DeliveryClaims(redis, prefix),
-    deliveryState: new DeliveryState(redis, prefix),
     async close() {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
@@ -115,7 +113,7 @@ async function startDelivering(receivers: unknown[], env: Record<string, string>
   return {
     app,
     config,
-    deps: { config, store: app.store, deliveryState: app.deliveryState, dispatch, now: Date.now, logger },
+    deps: { config, store: app.store, dispatch, now: Date.now, logger },
     async close() {
       await app.close();
       const store = await Store.connect({ uri: MONGODB_URI(), dbName: app.store.conn.name });
@@ -192,7 +190,8 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     expect(byEvent.get(latest.id)).toMatchObject({ status: 'sent', httpStatus: 204 });
     for (const earlier of [first, updates[0]]) expect(byEvent.get(earlier.id)).toMatchObject({ status: 'superseded', supersededBy: latest.id });
     expect([...byEvent.values()].filter((r) => r.status === 'pending')).toEqual([]);
-    expect((await h.app.deliveryState.of(alert.id, 'crm')).open).toEqual([]);
+    const log = await h.app.store.getNotificationLog(alert.id, 'crm');
+    expect(Object.keys(log?.open ?? {})).toEqual([]);
   });
 
   it('every mode: each event is delivered once, in sequence order, none before the earlier ones went through', async () => {
@@ -376,9 +375,9 @@ describe('PagerDuty: a trigger that would come after the acknowledge', () => {
     ]);
     const [trigger, ack] = events;
     const now = Date.now();
-    await claims.deliveryState.open(events.map((e) => ({ alertId: e.alertId, receiverId: 'oncall', open: { eventId: e.id, seq: e.seq, at: now } })));
+    await store.openDeliveries(events.map((e) => ({ alertId: e.alertId, receiverId: 'oncall', open: { eventId: e.id, seq: e.seq, at: now } })));
     const { logger } = captureLogger(() => [ROUTING_KEY]);
-    const deps = { store, notifiers: new Map([['oncall', pd]]), now: Date.now, logger, claims: claims.claims, deliveryState: claims.deliveryState };
+    const deps = { store, notifiers: new Map([['oncall', pd]]), now: Date.now, logger, claims: claims.claims };
 
     // The acknowledge waits for the trigger while it has attempts left ...
     await expect(deliverEvent(deps, { eventId: ack.id, receiverId: 'oncall' }, false)).rejects.toMatchObject({ code: 'RW_ERR_DELIVERY_DEFERRED' });
@@ -388,7 +387,7 @@ describe('PagerDuty: a trigger that would come after the acknowledge', () => {
     expect(await deliverEvent(deps, { eventId: trigger.id, receiverId: 'oncall' }, false)).toEqual({ status: 'superseded', by: ack.id });
     expect(actions).toEqual(['acknowledge']);
     expect(await store.getDelivery(trigger.id, 'oncall')).toMatchObject({ status: 'superseded', supersededBy: ack.id });
-    expect((await claims.deliveryState.of(alert.id, 'oncall')).open).toEqual([]);
+    expect(Object.keys((await store.getNotificationLog(alert.id, 'oncall'))?.open ?? {})).toEqual([]);
   });
 });
 
@@ -433,7 +432,7 @@ describe('one Slack thread per case', () => {
       events.push(...appended);
     }
     const { logger } = captureLogger(() => [BOT_TOKEN]);
-    const deps = { store, notifiers: new Map([['team', slack]]), now: Date.now, logger, claims: claims.claims, deliveryState: claims.deliveryState };
+    const deps = { store, notifiers: new Map([['team', slack]]), now: Date.now, logger, claims: claims.claims };
     const outcomes = await Promise.all(events.map((e, i) => deliverEvent(deps, { eventId: e.id, receiverId: 'team', claimant: `job-${i}` }, false)));
 
     expect(outcomes.map((o) => o.status)).toEqual(['sent', 'sent']);

@@ -7,7 +7,6 @@ import { ingestPage } from '../../src/services/ingest';
 import { resolveAlert } from '../../src/services/lifecycle';
 import type { DeliveryRequest, IngestPage } from '../../src/services/ports';
 import { CaseIndex } from '../../src/store/case-index';
-import { DeliveryState } from '../../src/store/delivery-state';
 import { Locks } from '../../src/store/lock';
 import { Store } from '../../src/store/store';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
@@ -64,7 +63,7 @@ describe('alert generations', () => {
       recheck: async () => undefined,
       ingestBacklog: async () => 0,
     };
-    deps = { config, store, dispatch, locks: new Locks(redis, prefix), caseIndex: new CaseIndex(redis, prefix), deliveryState: new DeliveryState(redis, prefix), now: () => clock, logger: captureLogger().logger };
+    deps = { config, store, dispatch, locks: new Locks(redis, prefix), caseIndex: new CaseIndex(redis, prefix), now: () => clock, logger: captureLogger().logger };
   });
 
   afterAll(async () => {

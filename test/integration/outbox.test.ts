@@ -57,7 +57,7 @@ describe('the outbox: events written but not handed on are delivered once', () =
         slaTimers.push({ alertId, deadline });
       },
     };
-    deps = { config, store: app.store, deliveryState: app.deliveryState, dispatch, now: Date.now, logger };
+    deps = { config, store: app.store, dispatch, now: Date.now, logger };
   });
 
   afterAll(async () => {

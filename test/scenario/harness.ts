@@ -18,7 +18,6 @@ import { Locks } from '../../src/store/lock';
 import { CaseIndex } from '../../src/store/case-index';
 import { redisSequence } from '../../src/store/sequence';
 import { DeliveryClaims } from '../../src/store/delivery-claims';
-import { DeliveryState } from '../../src/store/delivery-state';
 import { Store } from '../../src/store/store';
 import { deliveryJobOf, jobIds } from '../../workers/queues';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
@@ -99,7 +98,6 @@ export class Scenario {
   private redis!: Redis;
   private locks!: Locks;
   private caseIndex!: CaseIndex;
-  private deliveryState!: DeliveryState;
   private prefix = '';
   private readonly jobs = new Map<string, Job>();
   private readonly taken = new Set<string>();
@@ -148,7 +146,6 @@ export class Scenario {
     this.store = await Store.connect({ uri: MONGODB_URI(), dbName: uniqueName('scn'), sequence: redisSequence(this.redis, `${this.prefix}:seq`) });
     this.locks = new Locks(this.redis, this.prefix);
     this.caseIndex = new CaseIndex(this.redis, this.prefix);
-    this.deliveryState = new DeliveryState(this.redis, this.prefix);
     nock('https://events.pagerduty.com')
       .persist()
       .post('/v2/enqueue')
@@ -167,7 +164,7 @@ export class Scenario {
   }
 
   private get deps() {
-    return { config: this.loaded.config, store: this.store, dispatch: this.dispatch, locks: this.locks, caseIndex: this.caseIndex, deliveryState: this.deliveryState, now: () => this.clock, logger: this.log.logger };
+    return { config: this.loaded.config, store: this.store, dispatch: this.dispatch, locks: this.locks, caseIndex: this.caseIndex, now: () => this.clock, logger: this.log.logger };
   }
 
   /** The scheduler: a job id is taken once (as BullMQ's jobId), and runs when the clock reaches it. */
@@ -186,7 +183,7 @@ export class Scenario {
       for (const r of requests) {
         const { id, data } = deliveryJobOf(r);
         this.schedule(id, this.clock + (r.delayMs ?? 0), () =>
-          deliverEvent({ store: this.store, notifiers, dispatch: this.dispatch, now: () => this.clock, logger: this.log.logger, claims: new DeliveryClaims(this.redis, this.prefix), deliveryState: this.deliveryState }, { ...data, claimant: id }, true),
+          deliverEvent({ store: this.store, notifiers, dispatch: this.dispatch, now: () => this.clock, logger: this.log.logger, claims: new DeliveryClaims(this.redis, this.prefix) }, { ...data, claimant: id }, true),
         );
       }
     },
