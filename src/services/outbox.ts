@@ -110,7 +110,8 @@ export function markerScanDue(now: number): boolean {
  */
 export async function recoverOutbox(deps: OutboxDeps, sinceMs: number): Promise<{ remarked: number; replanned: number }> {
   const remarked = await deps.store.remarkUndeliveredSince(new Date(deps.now() - sinceMs).toISOString());
-  return { remarked, replanned: await replanUndelivered(deps, 0) };
+  // From the markers, in stream order: the index orders by time, and every event marked again has the same.
+  return { remarked, replanned: await replanUndelivered(deps, 0, { fromMarkers: true }) };
 }
 
 /** How many versions back an alert's events are followed to find ones still marked; older ones are the sweep's. */
