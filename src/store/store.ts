@@ -236,13 +236,14 @@ function duplicateIndexes(err: unknown): Set<number> | undefined {
 }
 
 /**
- * Updates per bulk write. FerretDB's SQLite handler holds one pooled connection per statement of an
- * update command until the whole command ends (100 in its pool): two bulks of about 50 at once
- * took every connection and then waited for one for ever (a goroutine dump of a hung chaos run),
- * and larger bulks slowed down faster than their size. So large batches go in chunks of this
- * size, one after the other; a page's usual writes stay one round trip.
+ * Updates per bulk write; larger batches go in chunks of this size, one after the other. The
+ * unpatched FerretDB held one pooled connection per statement of an update command until the
+ * whole command ended (100 in its pool): two bulks of about 50 at once took every connection and
+ * waited for one for ever, so this was 16. scripts/ferretdb/atomic-updates.patch closes each
+ * statement's read when the statement ends (store-atomicity.test.ts runs a bulk of 200), so a
+ * page's page state (its heads, trackers and often dozens of cases) is one round trip again.
  */
-const BULK_CHUNK = 16;
+const BULK_CHUNK = 64;
 /** Ids per `$in` read: one round trip each (the local FerretDB build answers `_id $in` from its index). */
 const READ_CHUNK = 500;
 
