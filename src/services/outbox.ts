@@ -31,17 +31,22 @@ const REPLAN_BATCH = 200;
  */
 export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], options: { priorEventIds?: string[] } = {}): Promise<number> {
   const own = events.filter(isUndelivered);
-  if (own.length === 0) return 0;
+  const priors = options.priorEventIds ?? [];
   // After Redis came back empty, the events it lost the jobs of are planned again first
   // (recoverOutbox): handed on before that, a later event would not wait for an earlier one.
-  if (!(await deps.store.outboxReady())) {
+  const ready = own.length > 0 || priors.length > 0 ? await deps.store.outboxReady() : true;
+  if (own.length === 0 && (priors.length === 0 || !ready)) return 0;
+  if (!ready) {
     throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'Redis came back empty: events are handed on again once the events of the last hours are planned again (recoverOutbox)');
   }
   // An earlier event of the same alert still marked (its page failed between appending and handing
   // on, and is being retried) goes on first, with these: handed on after them, it would find a later
-  // event of its alert sent already and be superseded, lost to an `every` receiver.
+  // event of its alert sent already and be superseded, lost to an `every` receiver. A retried page
+  // that changes nothing any more (its first try wrote the alerts) still hands on what that try
+  // appended: the alerts it read name their latest events (priorEventIds).
   const earlier = await earlierUndelivered(deps.store, own, options.priorEventIds);
   const marked = dedupe([...earlier, ...own]);
+  if (marked.length === 0) return 0;
   const { requests, firstEvents } = await planDeliveries(deps, marked);
   // Open before the jobs exist: a later event's job must see an earlier one it waits for.
   const byId = new Map(marked.map((e) => [e.id, e]));

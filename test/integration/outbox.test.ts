@@ -216,4 +216,16 @@ describe('the outbox: events written but not handed on are delivered once', () =
     await app.store.flushMarkerClears();
     expect(await replanUndelivered(deps, 0, { fromMarkers: true })).toBe(0);
   });
+
+  it('a retried page that changes nothing any more still hands on what its first try appended', async () => {
+    // The first try appended the trigger and wrote the alert, then died: the retry finds the post
+    // counted, makes no event, and names the alert's latest event as read.
+    const event = await appendWithoutHandOn('hotel-zeezicht/x/retry-no-change');
+    const before = queued.length;
+    expect(await handOnEvents(deps, [], { priorEventIds: [event.id, 'hotel-zeezicht/x/other/v1/triggered'] })).toBe(1);
+    expect(queued.slice(before).map((r) => r.eventId)).toEqual([event.id]);
+    await waitFor('the delivery', () => received.includes(event.id));
+    // Handed on: the next page naming it hands on nothing.
+    expect(await handOnEvents(deps, [], { priorEventIds: [event.id] })).toBe(0);
+  });
 });
