@@ -48,24 +48,35 @@ export function devDataDir(): string {
 const SENTIMENTS = new Set(['negative', 'neutral', 'positive']);
 
 /** Reads one set, checking every row (a bad row names its line). */
-export function loadDevSet(name: string, dir = devDataDir()): DevSet {
-  const meta = DEV_SETS.find((s) => s.name === name);
-  if (!meta) throw new Error(`unknown dev set ${name}`);
-  const file = path.join(dir, `${name}.jsonl`);
+/**
+ * The rows of a labelled JSONL file: `rowOf` turns each parsed line into a row, or undefined when
+ * the line is not one (reported with the file, the line number and `what`).
+ */
+export function readLabelledRows(file: string, what: string, rowOf: (r: Record<string, unknown>) => DevRow | undefined): DevRow[] {
   const rows: DevRow[] = [];
   readFileSync(file, 'utf8')
     .split('\n')
     .forEach((line, i) => {
       if (!line.trim()) return;
-      const r = JSON.parse(line) as Record<string, unknown>;
-      const ok =
-        typeof r.id === 'string' &&
-        typeof r.text === 'string' &&
-        (r.lang === 'en' || r.lang === 'nl') &&
-        (meta.task === 'complaint' ? typeof r.complaint === 'boolean' : SENTIMENTS.has(r.sentiment as string));
-      if (!ok) throw new Error(`${file}:${i + 1}: not a labelled row of a ${meta.task} set`);
-      rows.push({ id: r.id as string, text: r.text as string, lang: r.lang as 'en' | 'nl', sentiment: r.sentiment as SentimentLabel | undefined, complaint: r.complaint as boolean | undefined });
+      const row = rowOf(JSON.parse(line) as Record<string, unknown>);
+      if (!row) throw new Error(`${file}:${i + 1}: not a labelled row of ${what}`);
+      rows.push(row);
     });
+  return rows;
+}
+
+export function loadDevSet(name: string, dir = devDataDir()): DevSet {
+  const meta = DEV_SETS.find((s) => s.name === name);
+  if (!meta) throw new Error(`unknown dev set ${name}`);
+  const file = path.join(dir, `${name}.jsonl`);
+  const rows = readLabelledRows(file, `a ${meta.task} set`, (r) => {
+    const ok =
+      typeof r.id === 'string' &&
+      typeof r.text === 'string' &&
+      (r.lang === 'en' || r.lang === 'nl') &&
+      (meta.task === 'complaint' ? typeof r.complaint === 'boolean' : SENTIMENTS.has(r.sentiment as string));
+    return ok ? { id: r.id as string, text: r.text as string, lang: r.lang as 'en' | 'nl', sentiment: r.sentiment as SentimentLabel | undefined, complaint: r.complaint as boolean | undefined } : undefined;
+  });
   return { ...meta, file, rows };
 }
 

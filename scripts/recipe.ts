@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '../src/paths';
 import { copyFeatures, DENSE_FEATURES, extractFeatures, extractLanguageFeatures, denseOffset, dimensionOf, type FeatureSpec, type FeatureVector } from '../src/analysis/model/features';
 import { slotMajor, type LinearModel, type ModelTask } from '../src/analysis/model/linear';
 import { trainLogistic, type TrainingExample } from '../src/analysis/model/train';
-import { DEV_SETS, loadDevSet, type DevRow, type DevSet } from './dev-data';
+import { DEV_SETS, loadDevSet, readLabelledRows, type DevRow, type DevSet } from './dev-data';
 
 export interface ModelRecipe {
   task: ModelTask;
@@ -164,17 +164,9 @@ export function loadSet(name: string, dataDir?: string): DevSet {
   if (!meta) throw new Error(`unknown set ${name}`);
   const file = path.join(LABELS_DIR, `${name}.jsonl`);
   if (!existsSync(file)) throw new Error(`label set ${file} is missing`);
-  const rows: DevRow[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (!line.trim()) return;
-      const r = JSON.parse(line) as Record<string, unknown>;
-      if (typeof r.id !== 'string' || typeof r.text !== 'string' || r.lang !== meta.lang || typeof r.complaint !== 'boolean') {
-        throw new Error(`${file}:${i + 1}: not a labelled row of a complaint set`);
-      }
-      rows.push({ id: r.id, text: r.text, lang: meta.lang, complaint: r.complaint });
-    });
+  const rows = readLabelledRows(file, 'a complaint set', (r) =>
+    typeof r.id === 'string' && typeof r.text === 'string' && r.lang === meta.lang && typeof r.complaint === 'boolean' ? { id: r.id, text: r.text, lang: meta.lang, complaint: r.complaint } : undefined,
+  );
   return { name: meta.name, file, lang: meta.lang, task: meta.task, validationOnly: meta.validationOnly, rows } as DevSet;
 }
 
