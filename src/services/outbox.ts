@@ -24,19 +24,19 @@ const REPLAN_BATCH = 200;
  * leaves the marker, and the sweep (replanUndelivered) or a retried page plans the event again:
  * job ids are deterministic, so planning twice makes no second job. Events that carry no marker
  * (a retried page finding them handed on already) are left alone.
- * Store round trips per page: the alerts' previous events (by id), the planner's read of silences
- * and grouping timers, one write of the open deliveries and timers, one queue bulk add, one marker
- * update.
+ * Round trips per page: Redis, the outbox index (are the alerts' previous events still waiting?
+ * is it whole?) and one queue bulk add; MongoDB, the planner's read of silences and grouping
+ * timers, one write of the open deliveries and timers, and a share of a batched marker clear.
  * Returns how many deliveries were handed on.
  */
 export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], options: { priorEventIds?: string[] } = {}): Promise<number> {
   const own = events.filter(isUndelivered);
-  const priors = options.priorEventIds ?? [];
+  if (own.length === 0 && !options.priorEventIds?.length) return 0;
   // After Redis came back empty, the events it lost the jobs of are planned again first
-  // (recoverOutbox): handed on before that, a later event would not wait for an earlier one.
-  const ready = own.length > 0 || priors.length > 0 ? await deps.store.outboxReady() : true;
-  if (own.length === 0 && (priors.length === 0 || !ready)) return 0;
-  if (!ready) {
+  // (recoverOutbox): handed on before that, a later event would not wait for an earlier one. A
+  // page with no event of its own leaves what it names to that re-plan.
+  if (!(await deps.store.outboxReady())) {
+    if (own.length === 0) return 0;
     throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'Redis came back empty: events are handed on again once the events of the last hours are planned again (recoverOutbox)');
   }
   // An earlier event of the same alert still marked (its page failed between appending and handing
@@ -108,7 +108,7 @@ export function markerScanDue(now: number): boolean {
 }
 
 /**
- * After Redis lost the outbox index, and with it the delivery jobs and open deliveries: the events
+ * After Redis lost the outbox index, and with it the delivery jobs: the events
  * of the last `sinceMs` are marked undelivered again (the index is rebuilt from the markers, which
  * lets pages hand on again) and planned again in stream order, so an earlier event of an alert is
  * handed on before or with a later one. Sent ones find their record and are not sent twice.

@@ -39,18 +39,19 @@ const REBUILD_CHUNK = 2_000;
 export function redisOutboxIndex(redis: Redis, prefix: string): OutboxIndex {
   const key = `${prefix}:outbox-waiting`;
   const complete = `${prefix}:outbox-waiting-complete`;
+  const isComplete = async () => (await redis.exists(complete)) === 1;
   return {
     async add(entries) {
-      if (entries.length === 0) return (await redis.exists(complete)) === 1;
+      if (entries.length === 0) return isComplete();
       return (await redis.eval(ADD_IF_COMPLETE, 2, complete, key, ...entries.flatMap((e) => [String(e.at), e.id]))) === 1;
     },
     async remove(ids) {
-      if (ids.length === 0) return (await redis.exists(complete)) === 1;
+      if (ids.length === 0) return isComplete();
       const [[, flag]] = (await redis.multi().exists(complete).zrem(key, ...ids).exec()) as [unknown, unknown][];
       return Number(flag) === 1;
     },
     async waiting(ids) {
-      if (ids.length === 0) return (await redis.exists(complete)) === 1 ? new Map() : undefined;
+      if (ids.length === 0) return (await isComplete()) ? new Map() : undefined;
       const [[, flag], [, scores]] = (await redis.multi().exists(complete).zmscore(key, ...ids).exec()) as [unknown, unknown][];
       if (Number(flag) !== 1) return undefined;
       const found = new Map<string, number>();
@@ -65,9 +66,7 @@ export function redisOutboxIndex(redis: Redis, prefix: string): OutboxIndex {
       for (let i = 0; i < pairs.length; i += 2) found.set(pairs[i], Number(pairs[i + 1]));
       return found;
     },
-    async complete() {
-      return (await redis.exists(complete)) === 1;
-    },
+    complete: isComplete,
     async rebuild(entries) {
       // Built aside under a name of its own (processes that saw the loss at once rebuild at once),
       // then merged into the index with the flag set: one step for readers.

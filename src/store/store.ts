@@ -364,8 +364,9 @@ export class Store {
   /**
    * Stores written before `page_state` existed kept alert heads in `alert_heads`, storm trackers in
    * `storm_trackers` (and, before that, term clusters in `term_clusters`) and cases in `cases`:
-   * moved into `page_state` once. The heads collection is renamed when `page_state` does not exist yet (no copy of what may
-   * be many documents); otherwise documents are copied, a copy already there (a newer write) kept.
+   * moved into `page_state` once. The heads collection is renamed when `page_state` does not exist
+   * yet (no copy of what may be many documents); otherwise documents are copied, a copy already
+   * there (a newer write) kept.
    * Stop workers of the earlier version first: one still running would write the old collections.
    */
   private async moveToPageState(): Promise<void> {
