@@ -20,15 +20,6 @@ export function uniqueName(label: string): string {
   return `rwtest-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Ends a suite that used its own Redis prefix and database: both are emptied, both connections closed. */
-export async function endRedisAndStore(redis: { keys(p: string): Promise<string[]>; del(...k: string[]): Promise<number>; quit(): Promise<unknown> }, prefix: string, store: { conn: { dropDatabase(): Promise<unknown> }; close(): Promise<void> }): Promise<void> {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await store.conn.dropDatabase().catch(() => undefined);
-  await store.close();
-}
-
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -24,13 +24,12 @@ import { createHash } from 'node:crypto';
 import { CaseIndex } from '../src/store/case-index';
 import { Locks } from '../src/store/lock';
 import { DeliveryClaims } from '../src/store/delivery-claims';
-import { redisOutboxIndex } from '../src/store/outbox-index';
 import { SourceState } from '../src/store/source-state';
 import { redisSequence } from '../src/store/sequence';
 import { SilenceStore } from '../src/store/silences';
 import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
-import { recoverOutbox } from '../src/services/outbox';
+import { replanUndelivered } from '../src/services/outbox';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
@@ -169,8 +168,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   const connection: ConnectionOptions = redis;
   // Sequence numbers from Redis: atomic INCRBY, whatever the MongoDB-compatible server does.
-  const outboxIndex = redisOutboxIndex(redis, prefix);
-  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`), outboxIndex });
+  const store = await Store.connect({ uri: options.mongoUri, dbName: options.dbName, sequence: redisSequence(redis, `${prefix}:alert-stream-seq`) });
   const notifiers = createNotifiers(config.receivers, secrets);
   // Cursors are checkpointed in MongoDB too: a Redis that lost them does not refetch from zero.
   const sourceState = new SourceState(redis, prefix, store);
@@ -259,26 +257,6 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     },
   };
   const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger };
-  // A Redis without the outbox index (new, or restarted empty) has lost the delivery jobs too: the
-  // events of the last hours are planned again, in order, before any process appends or hands on
-  // anything new (Store.appendEvents and handOnEvents wait for it). Deterministic job ids: no second job, no second send.
-  let recovering: Promise<void> | undefined;
-  const recoverOutboxIfLost = (why: string): Promise<void> =>
-    (recovering ??= (async () => {
-      try {
-        if (await store.outboxReady()) return;
-        // One process recovers; the others, which saw the loss too, find it done when their turn comes.
-        await locks.withLock('outbox-recovery', async () => {
-          if (await store.outboxReady()) return;
-          const { remarked, replanned } = await recoverOutbox(lifecycleDeps, REDELIVER_AFTER_REDIS_LOSS_MS);
-          logger.warn({ why, events: remarked, replanned }, 'events of the last hours planned again: Redis had no outbox index (new, or came back empty)');
-        });
-      } finally {
-        recovering = undefined;
-      }
-    })());
-  await recoverOutboxIfLost('start');
-  redis.on('ready', () => void recoverOutboxIfLost('reconnected').catch((err) => logger.warn({ err: (err as Error).message }, 'could not recover the outbox; trying again on the next reconnect or sweep')));
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,
@@ -465,8 +443,6 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       (job) =>
         runJob(async () => {
           if (job.name !== SLA_SWEEP) return escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId);
-          // A recovery that failed on reconnecting (the store was away too) is tried again here, every minute.
-          await recoverOutboxIfLost('sweep');
           const swept = await sweep(lifecycleDeps);
           const recorded = await recordFailedJobs();
           const retried = await retryDueDeadLetters(recoveryDeps);
@@ -525,8 +501,10 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         if ((await redis.exists(mark)) === 1) return;
         logger.warn({ why }, 'job schedulers missing from Redis (restarted empty or flushed): re-creating them');
         await armSchedulers();
-        // Delivery jobs handed on before the loss went with Redis: planned again now (every process also does on reconnecting).
-        await recoverOutboxIfLost(why);
+        // Delivery jobs handed on before the loss went with Redis: the outbox sweep plans them again.
+        const remarked = await store.remarkUndeliveredSince(new Date(now() - REDELIVER_AFTER_REDIS_LOSS_MS).toISOString());
+        // Planned again now rather than at the next minute sweep (deterministic job ids: no second job, no second send).
+        if (remarked) logger.warn({ events: remarked, replanned: await replanUndelivered(lifecycleDeps, 0) }, 'events of the last hours planned again after Redis came back empty');
         // Timers that lived only in Redis: SLA escalations and the engagement rechecks of open alerts.
         logger.warn({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }, 'timers re-armed after Redis came back empty');
       } catch (err) {

@@ -75,7 +75,7 @@ export interface EvaluateOutcome {
 /** What a page decided under the brand's lock, to be handed on after it. */
 interface Decided {
   events: AlertEvent[];
-  /** The latest event of each alert the page read, as it was before the page (the outbox checks it was handed on). */
+  /** The latest event of each alert the page changed, as it was before the page (the outbox checks it was handed on). */
   priorEventIds: string[];
   newEvents: number;
   alerts: Alert[];
@@ -144,8 +144,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     clusters: clusters.observed,
     storedState: read.storedState,
   });
-  // The latest event of every alert the page read: a retried page hands on what its first try appended.
-  const priorEventIds = [...new Set([...read.book.storedAlertIds()].map((id) => read.book.asRead(id)?.lastEventId).filter((id): id is string => !!id))];
+  const priorEventIds = [...new Set(events.map((e) => read.book.asRead(e.alert.id)?.lastEventId).filter((id): id is string => !!id))];
   return { ...written, priorEventIds, alerts: events.map((e) => e.alert), toRecheck: filed.toRecheck, stormsStarted: storms.stormsStarted + clusters.stormsStarted };
 }
 

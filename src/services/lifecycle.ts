@@ -5,7 +5,7 @@ import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
 import { withEventId } from '../store/store';
 import { caseSettingsOf, saveCases } from './cases';
 import type { EvaluateDeps } from './evaluate';
-import { handOnEvents, markerScanDue, replanUndelivered } from './outbox';
+import { handOnEvents, replanUndelivered } from './outbox';
 
 export type LifecycleDeps = EvaluateDeps;
 
@@ -125,9 +125,5 @@ export const OUTBOX_REPLAN_AFTER_MS = 60_000;
 
 /** The schedule role's minute sweep: escalations whose timer was lost, ended recovery windows, and events a crash left in the outbox. */
 export async function sweep(deps: LifecycleDeps): Promise<{ escalated: string[]; settled: string[]; replanned: number }> {
-  return {
-    escalated: await escalateOverdue(deps),
-    settled: await settleRecoveries(deps),
-    replanned: await replanUndelivered(deps, OUTBOX_REPLAN_AFTER_MS, { fromMarkers: markerScanDue(deps.now()) }),
-  };
+  return { escalated: await escalateOverdue(deps), settled: await settleRecoveries(deps), replanned: await replanUndelivered(deps, OUTBOX_REPLAN_AFTER_MS) };
 }

@@ -11,7 +11,6 @@ import type { Mention } from '../domain/mention';
 import { mentionKey } from '../domain/mention';
 import { registerModels, type Models } from './models';
 import { databaseNameOf } from './mongo-uri';
-import type { OutboxIndex } from './outbox-index';
 import { mongoSequence, type SequenceAllocator } from './sequence';
 
 /** A mention as stored: the post, repwatch's judgement of it and when it was fetched. */
@@ -55,8 +54,6 @@ export function withEventId(change: EventInput): EventInput {
  * (services/outbox.ts). What a crash leaves between the two is found by the marker.
  */
 export const OUTBOX_MARKER = 'undeliveredSince';
-/** The marker of an event planned again after Redis lost its jobs (remarkUndeliveredSince). */
-const REMARKED = -1;
 
 /** An event as appendEvents returns it: still marked when its deliveries were not handed on yet. */
 export type AppendedEvent = AlertEvent & { [OUTBOX_MARKER]?: number };
@@ -74,14 +71,9 @@ function needsHandOn(c: EventInput): boolean {
   return !a.stormId || (!!a.slaDeadline && a.status === 'triggered' && !a.escalatedAt);
 }
 
-/** The outbox marker's value: the event's time (ms), 0 when it has none. */
-function markerTimeOf(c: EventInput): number {
-  const at = Date.parse(c.at);
-  return Number.isFinite(at) ? at : 0;
-}
-
 function eventDoc(c: EventInput, seq: number): AppendedEvent & { _id: string } {
   const id = eventIdOf(c);
+  const marker = Date.parse(c.at);
   return {
     _id: id,
     id,
@@ -94,7 +86,7 @@ function eventDoc(c: EventInput, seq: number): AppendedEvent & { _id: string } {
     ...(c.by ? { by: c.by } : {}),
     ...(c.comment ? { comment: c.comment } : {}),
     alert: c.alert,
-    ...(needsHandOn(c) ? { [OUTBOX_MARKER]: markerTimeOf(c) } : {}),
+    ...(needsHandOn(c) ? { [OUTBOX_MARKER]: Number.isFinite(marker) ? marker : 0 } : {}),
   };
 }
 
@@ -308,37 +300,20 @@ export interface StoreOptions {
   serverSelectionTimeoutMS?: number;
   /** Where alert-stream sequence numbers come from; default a counter document in MongoDB. */
   sequence?: SequenceAllocator;
-  /**
-   * Which events wait to be handed on, beside the queues (outbox-index.ts): with it a page learns
-   * that without reading MongoDB, and the markers of handed-on events are cleared in batches.
-   * Without it (CLI commands, tools) the markers are read and cleared directly.
-   */
-  outboxIndex?: OutboxIndex;
 }
-
-/** How long an outbox index entry may wait for its event's insert before the entry is taken for a failed one. */
-const INSERT_GRACE_MS = 10 * 60_000;
-/** Marker clears waiting for their batch: written when this many wait, or after MARKER_CLEAR_DELAY_MS. */
-const MARKER_CLEAR_BATCH = 500;
-const MARKER_CLEAR_DELAY_MS = 5_000;
 
 export class Store {
   private sequence: SequenceAllocator;
-  /** Handed-on events whose marker is still to be cleared in MongoDB (see markHandedOn). */
-  private markerClears = new Set<string>();
-  private markerClearTimer?: NodeJS.Timeout;
-  private markerClearing: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly conn: Connection,
     readonly models: Models,
     sequence?: SequenceAllocator,
-    private readonly outboxIndex?: OutboxIndex,
   ) {
     this.sequence = sequence ?? mongoSequence(models.Counter.collection);
   }
 
-  static async connect({ uri, dbName, serverSelectionTimeoutMS = 10_000, sequence, outboxIndex }: StoreOptions): Promise<Store> {
+  static async connect({ uri, dbName, serverSelectionTimeoutMS = 10_000, sequence }: StoreOptions): Promise<Store> {
     const conn = mongoose.createConnection(uri, {
       dbName: dbName ?? databaseNameOf(uri) ?? 'repwatch',
       serverSelectionTimeoutMS,
@@ -352,7 +327,7 @@ export class Store {
       await conn.close().catch(() => undefined);
       throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', `cannot reach MongoDB: ${(err as Error).name}`, { cause: undefined });
     }
-    const store = new Store(conn, registerModels(conn), sequence, outboxIndex);
+    const store = new Store(conn, registerModels(conn), sequence);
     // Indexes are part of correctness (they make writes idempotent), so they are created at start-up.
     for (const model of Object.values(store.models)) await ensureIndexes(model);
     // The counter exists before anyone increments it: concurrent first upserts would collide.
@@ -391,7 +366,6 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await this.flushMarkerClears().catch(() => undefined);
     await this.conn.close();
   }
 
@@ -440,14 +414,6 @@ export class Store {
    */
   async appendEvents(changes: EventInput[]): Promise<{ events: AlertEvent[]; newEvents: number }> {
     if (changes.length === 0) return { events: [], newEvents: 0 };
-    // Ahead of the insert: the index never misses a marked event (an insert that then fails leaves
-    // an entry the sweep finds without an event, and drops). Nothing is appended while Redis has lost
-    // the index: the events of the last hours are planned again first (services/outbox.ts,
-    // recoverOutbox), and an event appended meanwhile would wait for the sweep.
-    const ahead = changes.filter(needsHandOn).map((c) => ({ id: eventIdOf(c), at: markerTimeOf(c) }));
-    if (this.outboxIndex && ahead.length && !(await this.outboxIndex.add(ahead))) {
-      throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', 'Redis came back empty: nothing is appended to the alert stream until the events of the last hours are planned again (recoverOutbox)');
-    }
     let pending = changes;
     let newEvents = 0;
     const events: AlertEvent[] = [];
@@ -649,75 +615,15 @@ export class Store {
     return docs.map(eventOf);
   }
 
-  /**
-   * The outbox sweep's work: events still marked undelivered whose time is at or before `before`
-   * (ms), oldest first. From the outbox index when it is complete (no scan of the stream); entries
-   * it holds for events not waiting (handed on by an earlier attempt, or never inserted) are dropped.
-   */
-  async undeliveredEvents(before: number, limit = 500, options: { fromMarkers?: boolean; afterSeq?: number } = {}): Promise<AlertEvent[]> {
-    return (await this.undeliveredBatch(before, limit, options)).events;
-  }
-
-  /**
-   * undeliveredEvents with how many candidates were looked at (index entries or marked events): a
-   * batch whose candidates were all found handed on (by another process re-planning at once) is
-   * not the end of the work, though it yields no event.
-   */
-  async undeliveredBatch(before: number, limit: number, options: { fromMarkers?: boolean; afterSeq?: number } = {}): Promise<{ events: AlertEvent[]; candidates: number }> {
-    const due = options.fromMarkers ? undefined : await this.outboxIndex?.due(before, limit);
-    if (due) return { events: await this.stillMarked(due), candidates: due.size };
+  /** The outbox: events still marked undelivered whose time is at or before `before` (ms), oldest first, still marked. */
+  /** Events of these alerts still marked undelivered (any age): one round trip, on the (alertId, seq) index. */
+  async undeliveredEvents(before: number, limit = 500): Promise<AlertEvent[]> {
     const docs = await this.models.AlertEvent.collection
-      .find({ [OUTBOX_MARKER]: { $lte: before }, ...(options.afterSeq !== undefined ? { seq: { $gt: options.afterSeq } } : {}) })
+      .find({ [OUTBOX_MARKER]: { $lte: before } })
       .sort({ seq: 1 })
       .limit(limit)
       .toArray();
-    return { events: docs.map((d) => withoutId(d) as AlertEvent), candidates: docs.length };
-  }
-
-  /**
-   * Which of these events still wait to be handed on (the outbox's walk back through an alert's
-   * versions): from the outbox index when it is complete, so usually no MongoDB read at all.
-   */
-  async waitingAmong(ids: string[]): Promise<AlertEvent[]> {
-    if (ids.length === 0) return [];
-    const waiting = await this.outboxIndex?.waiting(ids);
-    if (waiting) return waiting.size ? this.stillMarked(waiting) : [];
-    return (await this.storedEvents(ids)).filter(isUndelivered);
-  }
-
-  /** Whether events may be handed on: a Redis that lost the outbox index has had it rebuilt (see services/outbox.ts). */
-  async outboxReady(): Promise<boolean> {
-    return !this.outboxIndex || (await this.outboxIndex.complete());
-  }
-
-  /**
-   * The index's candidates (id → time) as stored, those still marked, oldest first. The others
-   * leave the index: handed on already, or never inserted. An entry is written ahead of its
-   * event's insert, so one whose event is not there yet is dropped only once it is older than
-   * INSERT_GRACE_MS (an insert still on its way is not taken for a failed one).
-   */
-  private async stillMarked(candidates: ReadonlyMap<string, number>): Promise<AlertEvent[]> {
-    const stored = await this.storedEvents([...candidates.keys()]);
-    const marked = stored.filter(isUndelivered).sort((a, b) => a.seq - b.seq);
-    const found = new Set(stored.map((e) => e.id));
-    const keep = new Set(marked.map((e) => e.id));
-    const oldEnough = Date.now() - INSERT_GRACE_MS;
-    const drop = [...candidates].filter(([id, at]) => (found.has(id) ? !keep.has(id) : at >= 0 && at < oldEnough)).map(([id]) => id);
-    if (drop.length) await this.outboxIndex?.remove(drop);
-    return marked;
-  }
-
-  /**
-   * Rebuilds the outbox index from the markers (a scan of the stream: after Redis lost the index,
-   * not per page). Markers still waiting for their batched clear make entries too many, never too
-   * few: the events they stand for are found handed on and dropped.
-   */
-  async rebuildOutboxIndex(): Promise<number> {
-    if (!this.outboxIndex) return 0;
-    await this.flushMarkerClears();
-    const docs = await this.models.AlertEvent.collection.find({ [OUTBOX_MARKER]: { $exists: true } } as any, { projection: { [OUTBOX_MARKER]: 1 } }).toArray();
-    await this.outboxIndex.rebuild(docs.map((d: any) => ({ id: String(d._id), at: Number(d[OUTBOX_MARKER]) || 0 })));
-    return docs.length;
+    return docs.map((d) => withoutId(d) as AlertEvent);
   }
 
   /**
@@ -726,62 +632,21 @@ export class Store {
    * already sent costs a job that finds it sent (deliveries are claimed once per receiver).
    */
   async remarkUndeliveredSince(sinceIso: string): Promise<number> {
-    // Marked REMARKED whether marked before or not: a batched clear of an earlier hand-on (another
-    // process's, still waiting) only clears markers at or above 0, never these.
-    const r = await this.models.AlertEvent.collection.updateMany({ at: { $gte: sinceIso } } as any, { $set: { [OUTBOX_MARKER]: REMARKED } });
+    const r = await this.models.AlertEvent.collection.updateMany({ at: { $gte: sinceIso }, [OUTBOX_MARKER]: { $exists: false } } as any, { $set: { [OUTBOX_MARKER]: 0 } });
     // Older alerts still waiting for someone: their latest event is planned again too, so their
     // reminder chains (delayed jobs, gone with Redis) go on (see deliverEvent: already sent → next reminder).
     const waiting = await this.models.Alert.collection.find({ status: 'triggered', updatedAt: { $lt: sinceIso } } as any, { projection: { lastEventId: 1 } }).toArray();
     const ids = waiting.map((a: any) => a.lastEventId).filter((id: unknown): id is string => typeof id === 'string');
-    const older = ids.length ? (await this.models.AlertEvent.collection.updateMany({ _id: { $in: ids } } as any, { $set: { [OUTBOX_MARKER]: REMARKED } })).modifiedCount : 0;
-    await this.rebuildOutboxIndex();
-    return r.modifiedCount + older;
+    if (ids.length === 0) return r.modifiedCount;
+    const older = await this.models.AlertEvent.collection.updateMany({ _id: { $in: ids }, [OUTBOX_MARKER]: { $exists: false } } as any, { $set: { [OUTBOX_MARKER]: 0 } });
+    return r.modifiedCount + older.modifiedCount;
   }
 
-  /**
-   * Handed on: the events leave the outbox index at once, and their markers are cleared in MongoDB
-   * in batches across pages (one round trip per MARKER_CLEAR_BATCH events or MARKER_CLEAR_DELAY_MS).
-   * A marker left by a crash before its batch only makes the event planned again after Redis lost
-   * the index: deterministic job ids and the notification log keep that from sending twice.
-   * Without a complete index they are cleared at once: one round trip.
-   */
-  async markHandedOn(events: AlertEvent[]): Promise<void> {
-    const ids = [...new Set(events.map((e) => e.id))];
-    // Planned again after Redis lost its jobs (REMARKED): rare, cleared at once and unconditionally.
-    const remarked = events.filter((e) => (e as AppendedEvent)[OUTBOX_MARKER] === REMARKED).map((e) => e.id);
-    // Batched only while the index is complete: it is then what pages and the sweep read, and a
-    // marker waiting for its batch misleads nobody. Otherwise they read the markers: cleared at once.
-    if (!this.outboxIndex || !(await this.outboxIndex.remove(ids))) return this.clearMarkers(ids, false);
-    if (remarked.length) await this.clearMarkers(remarked, false);
-    const batched = new Set(remarked);
-    for (const id of ids) if (!batched.has(id)) this.markerClears.add(id);
-    if (this.markerClears.size >= MARKER_CLEAR_BATCH) await this.flushMarkerClears();
-    else this.markerClearTimer ??= setTimeout(() => void this.flushMarkerClears().catch(() => undefined), MARKER_CLEAR_DELAY_MS).unref();
-  }
-
-  /** Writes the marker clears waiting for their batch (one at a time: a failed batch is tried again with the next). */
-  async flushMarkerClears(): Promise<void> {
-    if (this.markerClearTimer) clearTimeout(this.markerClearTimer);
-    this.markerClearTimer = undefined;
-    const run = this.markerClearing.then(async () => {
-      const ids = [...this.markerClears];
-      this.markerClears.clear();
-      try {
-        await this.clearMarkers(ids, true);
-      } catch (err) {
-        for (const id of ids) this.markerClears.add(id);
-        throw err;
-      }
-    });
-    this.markerClearing = run.catch(() => undefined);
-    return run;
-  }
-
-  /** `batched`: only markers of the first plan (at or above 0), never one set again by remarkUndeliveredSince since. */
-  private async clearMarkers(ids: string[], batched: boolean): Promise<void> {
+  /** Clears the outbox marker of handed-on events: one round trip per page. */
+  async markHandedOn(eventIds: string[]): Promise<void> {
+    const ids = [...new Set(eventIds)];
     for (let i = 0; i < ids.length; i += READ_CHUNK) {
-      const filter = { _id: { $in: ids.slice(i, i + READ_CHUNK) }, ...(batched ? { [OUTBOX_MARKER]: { $gte: 0 } } : {}) };
-      await this.models.AlertEvent.collection.updateMany(filter as any, { $unset: { [OUTBOX_MARKER]: '' } });
+      await this.models.AlertEvent.collection.updateMany({ _id: { $in: ids.slice(i, i + READ_CHUNK) } } as any, { $unset: { [OUTBOX_MARKER]: '' } });
     }
   }
 

@@ -33,11 +33,9 @@ import { MONGODB_URI, REDIS_URL, captureLogger, uniqueName } from '../helpers';
  *   the receiver-state reads, at most one per 2 s); with the claim in Redis and the record written
  *   once after sending: 3.0 per delivery (its notification log read, the log and the record written);
  *   with alert heads, storm trackers and cases in one collection (page_state), read in one round
- *   trip and written in one: 30.0 per 1,000 posts, then 28.0 with the cases; with the outbox's
- *   index in Redis (its walk back reads no stream, markers cleared in batches): 24.5. (Open
- *   deliveries and grouping timers in Redis too made it 21.0, but lost order across a Redis loss.)
+ *   trip and written in one: 30.0 per 1,000 posts, then 28.0 with the cases.
  */
-const MAX_MONGO_PER_1000_POSTS = 27;
+const MAX_MONGO_PER_1000_POSTS = 30;
 const MAX_MONGO_PER_DELIVERY = 3.3;
 
 const POSTS = 2000;
