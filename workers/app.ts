@@ -30,6 +30,7 @@ import { SilenceStore } from '../src/store/silences';
 import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
 import { replanUndelivered } from '../src/services/outbox';
+import { HandedOnMemory } from '../src/store/handed-on';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
@@ -256,7 +257,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: policy.sla.attempts, backoff: { type: 'repwatch', delay: policy.sla.backoffMs } });
     },
   };
-  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger };
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix) };
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,

@@ -31,9 +31,10 @@ import type { StormTracker } from '../domain/storms';
 import type { TermClusterTracker } from '../domain/term-clusters';
 import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
+import type { HandedOnMemory } from '../store/handed-on';
 import type { Locks } from '../store/lock';
 import { countedPosts, recordMemberships } from '../store/memberships';
-import { withEventId, type Store } from '../store/store';
+import { copyOfHead, withEventId, type Store } from '../store/store';
 import { caseIdsReachedBy, caseSettingsOf, indexCases } from './cases';
 import { handOnEvents } from './outbox';
 import type { Dispatch } from './ports';
@@ -49,6 +50,8 @@ export interface EvaluateDeps {
   caseIndex: CaseIndex;
   now: () => number;
   logger: Logger;
+  /** Events this process handed on (see HandedOnMemory): the outbox reads fewer back. */
+  handedOn?: HandedOnMemory;
 }
 
 export interface EvaluateItem {
@@ -171,9 +174,10 @@ interface PageRead {
 const clusterFingerprintHints = new Map<string, string[]>();
 
 /**
- * Read step, two MongoDB round trips: the brand's page state (storm trackers, term clusters, the
- * heads of every fingerprint the page may touch and the cases its posts reach), then the alerts
- * and memberships; a third when a term cluster opened since the hint.
+ * Read step, one MongoDB round trip: the brand's page state (storm trackers, term clusters, the
+ * heads of every fingerprint the page may touch with a copy of their alerts, the cases its posts
+ * reach). One more for the memberships of signalling posts seen before, or for alerts whose head
+ * has no copy; another when a term cluster opened since the hint.
  */
 async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedPost[], now: number): Promise<PageRead> {
   const { store } = deps;
@@ -199,10 +203,18 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   // A post stored for the first time by this page cannot be counted in any alert yet (memberships
   // are written after the post): only posts seen before are looked up.
   const signalled = posts.filter((p) => p.signal && !p.isNew);
-  const [alerts, counted] = await Promise.all([
-    store.getAlerts([...heads.values()].map((h) => h.alertId)),
+  // The heads carry a copy of their alert: only heads without one send for theirs.
+  const alerts = new Map<string, Alert>();
+  for (const head of heads.values()) {
+    const copy = copyOfHead(head);
+    if (copy) alerts.set(copy.id, copy);
+  }
+  const uncopied = [...heads.values()].filter((h) => !alerts.has(h.alertId)).map((h) => h.alertId);
+  const [fetched, counted] = await Promise.all([
+    uncopied.length ? store.getAlerts(uncopied) : new Map<string, Alert>(),
     countedPosts(store, signalled.flatMap((p) => p.fingerprints.map((fp) => ({ fingerprint: fp, postKey: p.postKey, headAlertId: heads.get(fp)?.alertId })))),
   ]);
+  for (const [id, alert] of fetched) alerts.set(id, alert);
   return { trackers: state.trackers, clusters: state.clusters, stormTopics, book: AlertBook.open(heads, alerts), cases: state.cases, counted, storedState };
 }
 
@@ -218,7 +230,7 @@ interface PageWrite {
   storedState: ReadonlySet<string>;
 }
 
-/** Write step: events first (deterministic ids, the outbox marker), then the alerts, page state (heads, trackers, cases) and members. */
+/** Write step: events first (deterministic ids, the outbox marker), then the alerts, page state (heads with their alerts' copies, trackers, cases) and members. */
 async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, w: PageWrite): Promise<{ events: AlertEvent[]; newEvents: number }> {
   const { store } = deps;
   const changes = w.events.map(withEventId);
@@ -227,8 +239,8 @@ async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, 
   // Each write is one round trip or a few, and the server may be busy with another page's
   // mentions: they go out together rather than one after the other.
   await Promise.all([
-    store.saveAlerts(changes.map((c) => c.alert), w.book.storedAlertIds()),
-    store.writePageState(brand.id, { heads: w.book.movedHeads(), trackers: w.trackers, clusters: w.clusters, cases: w.cases }, w.storedState),
+    store.saveAlerts(changes.map((c) => c.alert), w.book.storedAlertIds(), { headsWritten: true }),
+    store.writePageState(brand.id, { heads: w.book.headWrites(), trackers: w.trackers, clusters: w.clusters, cases: w.cases }, w.storedState),
     recordMemberships(store, w.members),
   ]);
   return { events, newEvents };

@@ -1,6 +1,7 @@
 import type { Config } from '../config/load';
 import { ALERT_EVENT_TYPES, type AlertEvent } from '../domain/alert';
 import type { Logger } from '../logger';
+import type { HandedOnMemory } from '../store/handed-on';
 import { eventIdFor, eventOf, isUndelivered, type Store } from '../store/store';
 import { planDeliveries } from './notify';
 import type { Dispatch } from './ports';
@@ -11,6 +12,8 @@ export interface OutboxDeps {
   dispatch: Pick<Dispatch, 'deliver' | 'slaTimer'>;
   now: () => number;
   logger: Logger;
+  /** Events this process handed on: their markers need not be read back (absent: always read). */
+  handedOn?: HandedOnMemory;
 }
 
 /** How many marked events the sweep takes per round (it goes on until none are left). */
@@ -31,10 +34,13 @@ const REPLAN_BATCH = 200;
 export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], options: { priorEventIds?: string[] } = {}): Promise<number> {
   const own = events.filter(isUndelivered);
   if (own.length === 0) return 0;
+  // Read before the jobs are queued: a Redis restart after it makes what is remembered another life's.
+  const life = await deps.handedOn?.life();
+  const handedOnHere = (id: string) => life !== undefined && !!deps.handedOn?.knows(id, life);
   // An earlier event of the same alert still marked (its page failed between appending and handing
   // on, and is being retried) goes on first, with these: handed on after them, it would find a later
   // event of its alert sent already and be superseded, lost to an `every` receiver.
-  const earlier = await earlierUndelivered(deps.store, own, options.priorEventIds);
+  const earlier = await earlierUndelivered(deps.store, own, handedOnHere, options.priorEventIds);
   const marked = dedupe([...earlier, ...own]);
   const { requests, firstEvents } = await planDeliveries(deps, marked);
   // Open before the jobs exist: a later event's job must see an earlier one it waits for.
@@ -49,6 +55,7 @@ export async function handOnEvents(deps: OutboxDeps, events: AlertEvent[], optio
   if (requests.length) await deps.dispatch.deliver(requests.map((r) => (r.coalesce || r.reminder || !byId.has(r.eventId) ? r : { ...r, event: eventOf(byId.get(r.eventId)!) })));
   for (const [alertId, deadline] of slaTimersOf(marked)) await deps.dispatch.slaTimer(alertId, deadline);
   await deps.store.markHandedOn(marked.map((e) => e.id));
+  if (life !== undefined) deps.handedOn?.remember(marked.map((e) => e.id), life);
   return requests.length;
 }
 
@@ -79,16 +86,18 @@ const WALK_BACK_LIMIT = 20;
  * page and slowed the pipeline tenfold). It starts from each alert's latest event before these
  * (`priorEventIds`, when the caller knows it) or else from the version before the earliest of
  * these, and steps back one version while the event found is still marked (the id of version n's
- * event is known but for its type, so each step is one read of those few ids).
+ * event is known but for its type, so each step is one read of those few ids). A version whose
+ * event this process handed on (`handedOnHere`) is not read: it is not marked, and the walk stops there.
  */
-async function earlierUndelivered(store: Store, own: AlertEvent[], priorEventIds?: string[]): Promise<AlertEvent[]> {
+async function earlierUndelivered(store: Store, own: AlertEvent[], handedOnHere: (id: string) => boolean, priorEventIds?: string[]): Promise<AlertEvent[]> {
   const ownIds = new Set(own.map((e) => e.id));
-  let frontier = priorEventIds ? priorEventIds.filter((id) => !ownIds.has(id)) : versionBeforeEarliest(own).filter((id) => !ownIds.has(id));
+  const unknown = (version: string[]) => (version.some(handedOnHere) ? [] : version.filter((id) => !ownIds.has(id)));
+  let frontier = (priorEventIds ? priorEventIds.map((id) => [id]) : versionBeforeEarliest(own)).flatMap(unknown);
   const found: AlertEvent[] = [];
   for (let step = 0; frontier.length > 0 && step < WALK_BACK_LIMIT; step++) {
     const marked = (await store.storedEvents(frontier)).filter((e) => isUndelivered(e) && !ownIds.has(e.id));
     found.push(...marked);
-    frontier = marked.flatMap((e) => candidateIdsOf(e.alertId, e.alert.version - 1));
+    frontier = marked.flatMap((e) => unknown(candidateIdsOf(e.alertId, e.alert.version - 1)));
   }
   return found;
 }
@@ -98,10 +107,11 @@ function candidateIdsOf(alertId: string, version: number): string[] {
   return version < 1 ? [] : ALERT_EVENT_TYPES.map((type) => eventIdFor(alertId, version, type));
 }
 
-function versionBeforeEarliest(events: AlertEvent[]): string[] {
+/** For each alert, the candidate ids of the version before the earliest of these events. */
+function versionBeforeEarliest(events: AlertEvent[]): string[][] {
   const earliest = new Map<string, number>();
   for (const e of events) earliest.set(e.alertId, Math.min(earliest.get(e.alertId) ?? Infinity, e.alert.version));
-  return [...earliest].flatMap(([alertId, version]) => candidateIdsOf(alertId, version - 1));
+  return [...earliest].map(([alertId, version]) => candidateIdsOf(alertId, version - 1));
 }
 
 function dedupe(events: AlertEvent[]): AlertEvent[] {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Collection } from 'mongodb';
 import type { Cursor } from '../connectors/connector';
+import { currentRedisLife, newLife, redisLifeKey } from './redis-life';
 import type { Store } from './store';
 
 export interface SourceStateRecord {
@@ -84,7 +85,8 @@ export class SourceState {
    * was lost with the old one.
    */
   async get(brandId: string, sourceId: string): Promise<SourceStateRecord> {
-    const [[, fields], , [, current]] = (await this.redis.multi().hgetall(this.key(brandId, sourceId)).set(this.lifeKey(), randomUUID(), 'NX').get(this.lifeKey()).exec()) as [unknown, unknown][];
+    const lifeKey = redisLifeKey(this.prefix);
+    const [[, fields], , [, current]] = (await this.redis.multi().hgetall(this.key(brandId, sourceId)).set(lifeKey, newLife(), 'NX').get(lifeKey).exec()) as [unknown, unknown][];
     const h = fields as Record<string, string>;
     const life = String(current);
     if ((!h.cursor || h.life !== life) && this.checkpoints) {
@@ -92,16 +94,6 @@ export class SourceState {
       if (restored) return restored;
     }
     return { cursor: h.cursor ? (JSON.parse(h.cursor) as Cursor) : null, resumeAt: Number(h.resumeAt ?? 0), hasMore: h.hasMore === '1', life };
-  }
-
-  /** Redis-wide: which life of Redis this is. Made on first use, so a Redis that comes back empty gets a new one. */
-  private lifeKey(): string {
-    return `${this.prefix}:redis-life`;
-  }
-
-  private async currentLife(): Promise<string> {
-    const [, [, life]] = (await this.redis.multi().set(this.lifeKey(), randomUUID(), 'NX').get(this.lifeKey()).exec()) as [unknown, unknown][];
-    return String(life);
   }
 
   /**
@@ -128,7 +120,7 @@ export class SourceState {
    */
   async save(brandId: string, sourceId: string, record: SourceStateRecord, at = Date.now(), options: { unchangedFrom?: SourceStateRecord; checkpointed?: boolean } = {}): Promise<void> {
     // The life it was read in (a poll's), else this one's (a stream's cursor, saved as it goes).
-    const life = record.life ?? options.unchangedFrom?.life ?? (await this.currentLife());
+    const life = record.life ?? options.unchangedFrom?.life ?? (await currentRedisLife(this.redis, this.prefix));
     await this.redis.hset(this.key(brandId, sourceId), { cursor: JSON.stringify(record.cursor), resumeAt: String(record.resumeAt), hasMore: record.hasMore ? '1' : '0', life });
     if (!this.checkpoints || options.checkpointed) return;
     const done = await this.redis.smembers(this.doneKey(brandId, sourceId));

@@ -122,10 +122,21 @@ function caseDoc(c: Case): { _id: string } {
   return { _id: caseDocId(c.id), kind: CASE_KIND, ...c } as { _id: string };
 }
 
-/** The current alert of a fingerprint, and which alert of the fingerprint it is (1, then ~2, ~3…). */
+/**
+ * The current alert of a fingerprint, and which alert of the fingerprint it is (1, then ~2, ~3…).
+ * `alert`: a copy of that alert as last written, kept beside the `alerts` document so a page reads
+ * its heads and their alerts in one round trip. Every writer of an alert writes both (see
+ * `saveAlerts`); a head without a copy (written before copies, or by coverage) is read from `alerts`.
+ */
 export interface StoredHead {
   alertId: string;
   generation: number;
+  alert?: Alert;
+}
+
+/** The head's copy of its alert, when it has one of the alert it names. */
+export function copyOfHead(head: StoredHead): Alert | undefined {
+  return head.alert && head.alert.id === head.alertId ? head.alert : undefined;
 }
 
 /** A brand's page state as read at the start of a page (see `Store.readPageState`). */
@@ -142,7 +153,8 @@ export interface PageStateRead {
 
 /** What a page changed of its brand's page state. */
 export interface PageStateWrite {
-  heads: { fingerprint: string; alertId: string; generation: number }[];
+  /** Heads that moved or whose alert changed, each with its alert as the page left it. */
+  heads: HeadWrite[];
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
   cases: Case[];
@@ -278,8 +290,10 @@ export async function docsById<T>(coll: Collection<any>, ids: Iterable<string>):
   return out;
 }
 
-function headDoc(h: { fingerprint: string; alertId: string; generation: number }): { _id: string; alertId: string; generation: number } {
-  return { _id: h.fingerprint, alertId: h.alertId, generation: h.generation };
+export type HeadWrite = { fingerprint: string; alertId: string; generation: number; alert?: Alert };
+
+function headDoc(h: HeadWrite): { _id: string } & StoredHead {
+  return { _id: h.fingerprint, alertId: h.alertId, generation: h.generation, ...(h.alert ? { alert: h.alert } : {}) };
 }
 
 /** Copies every document of `from` into `to` under a new id (one already there is kept), then empties `from`. */
@@ -450,9 +464,22 @@ export class Store {
     return (await this.getAlerts([id])).get(id);
   }
 
-  /** Writes alerts as they are now (insert or replace by id). `known`: ids read from the store just before. */
-  async saveAlerts(alerts: Alert[], known?: ReadonlySet<string>): Promise<void> {
-    await this.putDocs(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, ...a })), known);
+  /**
+   * Writes alerts as they are now (insert or replace by id), and the copy in their fingerprint's
+   * head where the head names them (two round trips, side by side). `known`: ids read from the
+   * store just before. `headsWritten`: the caller writes the heads' copies itself (a page, with
+   * the rest of its page state).
+   */
+  async saveAlerts(alerts: Alert[], known?: ReadonlySet<string>, options: { headsWritten?: boolean } = {}): Promise<void> {
+    await Promise.all([
+      this.putDocs(this.models.Alert.collection, alerts.map((a) => ({ _id: a.id, ...a })), known),
+      options.headsWritten || alerts.length === 0
+        ? undefined
+        : bulkInChunks(
+            this.models.PageState.collection,
+            alerts.map((a) => ({ updateOne: { filter: { _id: a.fingerprint, alertId: a.id }, update: { $set: { alert: a } } } })),
+          ),
+    ]);
   }
 
   /** The current alert of each fingerprint. */
@@ -460,7 +487,7 @@ export class Store {
     return this.getDocs(this.models.PageState.collection, fingerprints);
   }
 
-  async setAlertHeads(heads: { fingerprint: string; alertId: string; generation: number }[], known?: ReadonlySet<string>): Promise<void> {
+  async setAlertHeads(heads: HeadWrite[], known?: ReadonlySet<string>): Promise<void> {
     await this.putDocs(this.models.PageState.collection, heads.map(headDoc), known);
   }
 

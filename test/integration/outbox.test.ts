@@ -8,6 +8,8 @@ import { newWebhookSecret } from '../../scripts/webhook-receiver';
 import type { AlertEvent } from '../../src/domain/alert';
 import { handOnEvents, replanUndelivered, type OutboxDeps } from '../../src/services/outbox';
 import type { DeliveryRequest } from '../../src/services/ports';
+import { HandedOnMemory } from '../../src/store/handed-on';
+import { redisLifeKey } from '../../src/store/redis-life';
 import { isUndelivered, withEventId } from '../../src/store/store';
 import { fixtureEvent } from '../fixtures/alert-event';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
@@ -157,5 +159,42 @@ describe('the outbox: events written but not handed on are delivered once', () =
     expect(calls).toEqual({ bulkWrite: 0, updateOne: 0, updateMany: 1 });
     expect(await app.store.undeliveredEvents(Date.now())).toEqual([]);
     await waitFor('the page delivered', () => events.every((e) => received.includes(e.id)));
+  });
+
+  it('does not read back an event this process handed on, unless Redis has lived another life since', async () => {
+    const redis = new Redis(REDIS_URL());
+    const handedOn = new HandedOnMemory(redis, prefix);
+    const withMemory: OutboxDeps = { ...deps, handedOn };
+    const reads: string[][] = [];
+    const storedEvents = app.store.storedEvents.bind(app.store);
+    app.store.storedEvents = async (ids: string[]) => {
+      reads.push(ids);
+      return storedEvents(ids);
+    };
+    try {
+      const v1 = await appendWithoutHandOn('hotel-zeezicht/x/remembered');
+      expect(await handOnEvents(withMemory, [v1], { priorEventIds: [] })).toBe(1);
+      const next = (e: AlertEvent, version: number) => withEventId({ type: 'alert.updated', alert: { ...e.alert, version, count: version }, at: new Date().toISOString() });
+      const [v2] = (await app.store.appendEvents([next(v1, 2)])).events;
+      expect(await handOnEvents(withMemory, [v2], { priorEventIds: [v1.id] })).toBe(1);
+      expect(reads).toEqual([]);
+
+      // Redis came back empty: v2's job went with it, the heal marks the last hours' events again
+      // (v2 among them), and a new life begins. The page after it reads v2, finds it marked, and
+      // hands it on first.
+      for (const r of queued.filter((q) => q.eventId === v2.id)) await app.queues.deliver.remove(deliveryJobOf(r).id);
+      await redis.del(redisLifeKey(prefix));
+      await app.store.models.AlertEvent.collection.updateOne({ _id: v2.id } as any, { $set: { undeliveredSince: 0 } });
+      const [v3] = (await app.store.appendEvents([next(v1, 3)])).events;
+      const before = queued.length;
+      expect(await handOnEvents(withMemory, [v3], { priorEventIds: [v2.id] })).toBe(2);
+      // v2 read and found marked, then the walk goes on to v1's version (no longer vouched for either).
+      expect(reads[0]).toEqual([v2.id]);
+      expect(reads.slice(1).flat()).toContain(v1.id);
+      expect(queued.slice(before).map((r) => r.eventId)).toEqual([v2.id, v3.id]);
+    } finally {
+      app.store.storedEvents = storedEvents;
+      await redis.quit();
+    }
   });
 });

@@ -92,6 +92,19 @@ export class AlertBook {
     return [...this.newHeads].map(([fingerprint, h]) => ({ fingerprint, ...h }));
   }
 
+  /**
+   * Every head this page writes: the ones that moved, and the ones whose alert it changed, each
+   * with its alert as the page left it (the head keeps a copy, read with it by the next page).
+   */
+  headWrites(): ({ fingerprint: string; alert: Alert } & AlertHead)[] {
+    const out: ({ fingerprint: string; alert: Alert } & AlertHead)[] = [];
+    for (const [fingerprint, head] of new Map([...this.heads, ...this.newHeads])) {
+      const alert = this.working.get(head.alertId);
+      if (alert) out.push({ fingerprint, alertId: head.alertId, generation: head.generation, alert });
+    }
+    return out;
+  }
+
   storedAlertIds(): Set<string> {
     return new Set(this.stored.keys());
   }
