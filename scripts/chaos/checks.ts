@@ -17,6 +17,7 @@ import type { Config } from '../../src/config/load';
 import { evaluatePost, type BrandRef } from '../../src/domain/policy';
 import { topicOf } from '../../src/domain/terms';
 import { pagerDutyDedupKey } from '../../src/notifiers/pagerduty';
+import { MEMBER_KIND, memberDocId } from '../../src/store/store';
 import type { PagedEvent } from '../pagerduty-standin';
 import type { ReceivedWebhook } from '../webhook-receiver';
 import type { ReplayPost } from './generate';
@@ -86,7 +87,7 @@ export async function runChecks(input: CheckInput): Promise<CheckResult[]> {
   });
 
   // 2. Every post that should alert is counted in an alert, and in one alert only (across generations too).
-  const memberIds = (await db.collection('alert_members').find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id));
+  const memberIds = (await db.collection('page_state').find({ kind: MEMBER_KIND }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id).slice(memberDocId('').length));
   const alertsOfPost = new Map<string, string[]>();
   for (const id of memberIds) {
     const bar = id.lastIndexOf('|');

@@ -33,7 +33,7 @@ import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
 import type { HandedOnMemory } from '../store/handed-on';
 import type { Locks } from '../store/lock';
-import { countedPosts, recordMemberships } from '../store/memberships';
+import { countedPosts, membershipDocs } from '../store/memberships';
 import { copyOfHead, withEventId, type Store } from '../store/store';
 import { caseIdsReachedBy, caseSettingsOf, indexCases } from './cases';
 import { handOnEvents } from './outbox';
@@ -230,7 +230,7 @@ interface PageWrite {
   storedState: ReadonlySet<string>;
 }
 
-/** Write step: events first (deterministic ids, the outbox marker), then the alerts, page state (heads with their alerts' copies, trackers, cases) and members. */
+/** Write step: events first (deterministic ids, the outbox marker), then the alerts and the page state (heads with their alerts' copies, trackers, cases, memberships). */
 async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, w: PageWrite): Promise<{ events: AlertEvent[]; newEvents: number }> {
   const { store } = deps;
   const changes = w.events.map(withEventId);
@@ -240,8 +240,7 @@ async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, 
   // mentions: they go out together rather than one after the other.
   await Promise.all([
     store.saveAlerts(changes.map((c) => c.alert), w.book.storedAlertIds(), { headsWritten: true }),
-    store.writePageState(brand.id, { heads: w.book.headWrites(), trackers: w.trackers, clusters: w.clusters, cases: w.cases }, w.storedState),
-    recordMemberships(store, w.members),
+    store.writePageState(brand.id, { heads: w.book.headWrites(), trackers: w.trackers, clusters: w.clusters, cases: w.cases, members: membershipDocs(w.members) }, w.storedState),
   ]);
   return { events, newEvents };
 }

@@ -1,10 +1,11 @@
 import { countedKey, type Membership } from '../domain/page-steps/alerts';
-import { docsById, insertNew, type Store } from './store';
+import { docsById, memberDocId, MEMBER_KIND, type Store } from './store';
 
 /**
- * Which posts alerts have counted, per fingerprint (alert_members).
+ * Which posts alerts have counted, per fingerprint: records in `page_state` (`member|<key>`, with
+ * `kind: 'member'`), written with the rest of a page's state in its one write.
  *
- * Two kinds of record share the collection:
+ * Two kinds of record:
  * - `<alert id>|<post key>` with `alertId`: the alert's posts (the API lists them by `alertId`);
  * - `<fingerprint>|<post key>` with `countedIn`: the post is counted under that fingerprint, in
  *   whichever generation. A first generation's alert id is its fingerprint, so its alert record is
@@ -24,14 +25,15 @@ export interface CountedQuery {
 
 /** `fingerprint|postKey` → the alert that counted the post. */
 export async function countedPosts(store: Store, queries: CountedQuery[]): Promise<Map<string, string>> {
-  const coll = store.models.AlertMember.collection;
   const counted = new Map<string, string>();
+  if (queries.length === 0) return counted;
   const ids = new Set<string>();
   for (const q of queries) {
     ids.add(countedKey(q.fingerprint, q.postKey));
     if (q.headAlertId && q.headAlertId !== q.fingerprint) ids.add(countedKey(q.headAlertId, q.postKey));
   }
-  const found = await docsById<{ countedIn?: string; alertId?: string }>(coll, ids);
+  const docs = await docsById<{ countedIn?: string; alertId?: string }>(store.models.PageState.collection, [...ids].map(memberDocId));
+  const found = new Map([...ids].filter((id) => docs.has(memberDocId(id))).map((id) => [id, docs.get(memberDocId(id))!]));
   for (const q of queries) {
     const key = countedKey(q.fingerprint, q.postKey);
     const own = found.get(key);
@@ -41,13 +43,10 @@ export async function countedPosts(store: Store, queries: CountedQuery[]): Promi
   return counted;
 }
 
-/** Records posts as counted: the alert's record, and for a later generation the fingerprint's. Idempotent. */
-export async function recordMemberships(store: Store, members: Membership[]): Promise<void> {
-  if (members.length === 0) return;
-  const later = members.filter((m) => m.alertId !== m.fingerprint);
-  // Both kinds of record in one insert: one round trip.
-  await insertNew(store.models.AlertMember.collection, [
-    ...members.map((m) => ({ _id: `${m.alertId}|${m.postKey}`, alertId: m.alertId })),
-    ...later.map((m) => ({ _id: countedKey(m.fingerprint, m.postKey), countedIn: m.alertId })),
-  ]);
+/** The records that note posts as counted: the alert's, and for a later generation the fingerprint's. Idempotent (replaced by `_id`). */
+export function membershipDocs(members: Membership[]): { _id: string }[] {
+  return [
+    ...members.map((m) => ({ _id: memberDocId(`${m.alertId}|${m.postKey}`), kind: MEMBER_KIND, alertId: m.alertId })),
+    ...members.filter((m) => m.alertId !== m.fingerprint).map((m) => ({ _id: memberDocId(countedKey(m.fingerprint, m.postKey)), kind: MEMBER_KIND, countedIn: m.alertId })),
+  ];
 }

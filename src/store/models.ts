@@ -32,11 +32,9 @@ alertSchema.index({ stormId: 1 });
 export const pageStateSchema = new Schema({ _id: String, kind: String, brandId: String }, { ...opts, collection: 'page_state' });
 /** Cases by brand and state (the case index's rebuild, the API's list). */
 pageStateSchema.index({ kind: 1, brandId: 1, state: 1 });
+/** The API: an alert's posts, from its membership records (`member|<alert id>|<post key>`, `kind: 'member'`). */
+pageStateSchema.index({ kind: 1, alertId: 1 });
 
-/** Which posts an alert has counted (`alertId|postKey`): a retried page never counts a post twice. */
-export const alertMemberSchema = new Schema({ _id: String, alertId: String }, { ...opts, collection: 'alert_members' });
-/** The API: an alert's posts. */
-alertMemberSchema.index({ alertId: 1 });
 
 /** Per (alert, receiver): when it was first and last notified, for the grouping timers, and its Slack thread. */
 export const notificationLogSchema = new Schema({ _id: String }, { ...opts, collection: 'notification_log' });
@@ -67,7 +65,6 @@ export function registerModels(conn: Connection) {
     Counter: conn.model('Counter', counterSchema),
     Delivery: conn.model('Delivery', deliverySchema),
     PageState: conn.model('PageState', pageStateSchema),
-    AlertMember: conn.model('AlertMember', alertMemberSchema),
     NotificationLog: conn.model('NotificationLog', notificationLogSchema),
     ReceiverState: conn.model('ReceiverState', receiverStateSchema),
   };

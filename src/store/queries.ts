@@ -1,7 +1,7 @@
 import type { Alert, AlertEvent } from '../domain/alert';
 import type { Case } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
-import { caseFilter, caseOf, type DeliveryRecord, type Store, type StoredMention } from './store';
+import { caseFilter, caseOf, memberDocId, membersOfAlertFilter, type DeliveryRecord, type Store, type StoredMention } from './store';
 
 /**
  * Read queries of the HTTP API. Kept apart from Store (the pipeline's writes and hot reads):
@@ -84,8 +84,8 @@ export async function eventsOfAlert(store: Store, alertId: string, limit = 500):
 
 /** The posts counted in an alert (its members), newest first, at most `limit`. */
 export async function postsOfAlert(store: Store, alertId: string, limit = 50): Promise<StoredMention[]> {
-  const members = await store.models.AlertMember.collection.find({ alertId }, { projection: { _id: 1 } }).toArray();
-  const keys = members.map((m) => String(m._id).slice(alertId.length + 1));
+  const members = await store.models.PageState.collection.find(membersOfAlertFilter(alertId), { projection: { _id: 1 } }).toArray();
+  const keys = members.map((m) => String(m._id).slice(memberDocId(alertId).length + 1));
   // One `_id` lookup per post (see Store.getDocs): fast on every compatible server.
   const found = await Promise.all(keys.map((k) => store.getMention(k)));
   return found

@@ -112,6 +112,12 @@ export const CASE_KIND = 'case';
 /** A query on cases: the filter with the mark that tells cases from the rest of `page_state`. */
 export const caseFilter = (filter: Record<string, unknown> = {}) => ({ kind: CASE_KIND, ...filter });
 
+/** Where a membership record (`<alert or fingerprint>|<post key>`, see memberships.ts) is kept in `page_state`, and its mark. */
+export const memberDocId = (key: string) => `member|${key}`;
+export const MEMBER_KIND = 'member';
+/** A query on an alert's membership records (its posts). */
+export const membersOfAlertFilter = (alertId: string) => ({ kind: MEMBER_KIND, alertId });
+
 /** A case as stored, as the domain knows it (without `_id` and its mark). */
 export function caseOf(doc: any): Case {
   const { _id, kind: _kind, ...c } = doc;
@@ -158,6 +164,8 @@ export interface PageStateWrite {
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
   cases: Case[];
+  /** Membership records of the posts the page counted (memberships.ts: membershipDocs). */
+  members?: { _id: string }[];
 }
 
 /** The notification log of (alert, receiver): its `_id`. */
@@ -352,10 +360,10 @@ export class Store {
 
   /**
    * Stores written before `page_state` existed kept alert heads in `alert_heads`, storm trackers in
-   * `storm_trackers` (and, before that, term clusters in `term_clusters`) and cases in `cases`:
-   * moved into `page_state` once. The heads collection is renamed when `page_state` does not exist
-   * yet (no copy of what may be many documents); otherwise documents are copied, a copy already
-   * there (a newer write) kept.
+   * `storm_trackers` (and, before that, term clusters in `term_clusters`), cases in `cases` and
+   * membership records in `alert_members`: moved into `page_state` once. The heads collection is
+   * renamed when `page_state` does not exist yet (no copy of what may be many documents); otherwise
+   * documents are copied, a copy already there (a newer write) kept.
    * Stop workers of the earlier version first: one still running would write the old collections.
    */
   private async moveToPageState(): Promise<void> {
@@ -377,6 +385,7 @@ export class Store {
     if (names.has('storm_trackers')) await moveDocs(db.collection('storm_trackers'), target, (id) => (id.startsWith('terms|') ? id : stormTrackerKey(id)));
     if (names.has('term_clusters')) await moveDocs(db.collection('term_clusters'), target, (id) => termClustersKey(id));
     if (names.has('cases')) await moveDocs(db.collection('cases'), target, (id) => caseDocId(id), { kind: CASE_KIND });
+    if (names.has('alert_members')) await moveDocs(db.collection('alert_members'), target, (id) => memberDocId(id), { kind: MEMBER_KIND });
   }
 
   async close(): Promise<void> {
@@ -491,8 +500,9 @@ export class Store {
     await this.putDocs(this.models.PageState.collection, heads.map(headDoc), known);
   }
 
+  /** Records posts as counted in an alert (as an alert's own record; memberships.ts writes a page's). */
   async addMembers(members: { alertId: string; postKey: string }[]): Promise<void> {
-    await insertNew(this.models.AlertMember.collection, members.map((m) => ({ _id: `${m.alertId}|${m.postKey}`, alertId: m.alertId })));
+    await this.putDocs(this.models.PageState.collection, members.map((m) => ({ _id: memberDocId(`${m.alertId}|${m.postKey}`), kind: MEMBER_KIND, alertId: m.alertId })));
   }
 
   /** Critical alerts whose acknowledgement deadline has passed and that were not escalated yet. */
@@ -578,6 +588,7 @@ export class Store {
       ...[...changes.trackers].map(([key, t]) => ({ _id: stormTrackerKey(key), ...t })),
       ...(changes.clusters ? [{ _id: termClustersKey(brandId), ...changes.clusters }] : []),
       ...changes.cases.map(caseDoc),
+      ...(changes.members ?? []),
     ];
     await this.putDocs(this.models.PageState.collection, docs, stored);
   }

@@ -1,5 +1,7 @@
 import type { Alert } from '../../src/domain/alert';
 import { Store, eventIdOf } from '../../src/store/store';
+import { countedPosts } from '../../src/store/memberships';
+import { postsOfAlert } from '../../src/store/queries';
 import { Redis } from 'ioredis';
 import { redisSequence } from '../../src/store/sequence';
 import { MONGODB_URI, REDIS_URL, uniqueName } from '../helpers';
@@ -127,7 +129,7 @@ describe('alert stream in the MongoDB-compatible store', () => {
     expect(await store.models.Mention.countDocuments({})).toBe(20);
   });
 
-  it('moves the page state of a store written before (alert heads, storm trackers, cases) into page_state at start-up', async () => {
+  it('moves the page state of a store written before (alert heads, storm trackers, cases, memberships) into page_state at start-up', async () => {
     const dbName = uniqueName('pagestate');
     const old = await Store.connect({ uri: MONGODB_URI(), dbName });
     const db = old.conn.db!;
@@ -141,6 +143,11 @@ describe('alert stream in the MongoDB-compatible store', () => {
       { _id: 'terms|acme', clusters: [{ id: 'c1' }] },
     ] as any[]);
     await db.collection('cases').insertOne({ _id: 'case-1', id: 'case-1', brandId: 'acme', state: 'open' } as any);
+    await db.collection('alert_members').insertMany([
+      { _id: 'acme/x/1~2|x:9', alertId: 'acme/x/1~2' },
+      { _id: 'acme/x/1|x:9', countedIn: 'acme/x/1~2' },
+    ] as any[]);
+    await db.collection('mentions').insertOne({ _id: 'x:9', platform: 'x', postId: '9', createdAt: '2026-03-01T10:00:00Z' } as any);
     await old.close();
 
     const store2 = await Store.connect({ uri: MONGODB_URI(), dbName });
@@ -150,7 +157,11 @@ describe('alert stream in the MongoDB-compatible store', () => {
       expect(names).not.toContain('alert_heads');
       expect(names).not.toContain('storm_trackers');
       expect(names).not.toContain('cases');
+      expect(names).not.toContain('alert_members');
       expect(await store2.listCases('acme')).toEqual([{ id: 'case-1', brandId: 'acme', state: 'open' }]);
+      // Memberships: the alert's posts, and a post counted under its fingerprint in a later generation.
+      expect((await postsOfAlert(store2, 'acme/x/1~2')).map((m) => m.postId)).toEqual(['9']);
+      expect(Object.fromEntries(await countedPosts(store2, [{ fingerprint: 'acme/x/1', postKey: 'x:9' }, { fingerprint: 'acme/x/1', postKey: 'x:10' }]))).toEqual({ 'acme/x/1|x:9': 'acme/x/1~2' });
       const state = await store2.readPageState('acme', { fingerprints: ['acme/x/1', 'acme/storm/all', 'acme/x/2'], stormKeys: ['acme/all', 'acme/none'], caseIds: ['case-1', 'case-2'] });
       expect(Object.fromEntries(state.cases)).toEqual({ 'case-1': { id: 'case-1', brandId: 'acme', state: 'open' } });
       expect(Object.fromEntries(state.heads)).toEqual({ 'acme/x/1': { alertId: 'acme/x/1~2', generation: 2 }, 'acme/storm/all': { alertId: 'acme/storm/all', generation: 1 } });
