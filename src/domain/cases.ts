@@ -32,6 +32,12 @@ export interface CasePost {
   sentiment: 'negative' | 'neutral' | 'positive';
   score: number;
   alertId?: string;
+  /**
+   * The cases this post is recorded in already (a page reads that for posts stored before it: a
+   * retried or refetched page). Recorded apart from the case, so a case's document does not grow
+   * with its posts.
+   */
+  inCases?: readonly string[];
 }
 
 export interface TimelineEntry {
@@ -66,17 +72,21 @@ export interface Case {
   recovery?: { state: 'watching' | 'recovered' | 'not-recovered'; until: number; decidedAt?: number; because?: string };
   /** Chronological; capped to the first TIMELINE_HEAD and last TIMELINE_TAIL entries so a document stays small. */
   timeline: TimelineEntry[];
-  /** Recent post keys (case posts and follow-ups): idempotency must not depend on the capped timeline. */
+  /**
+   * Post keys written by earlier versions (up to 500 a case): still read, so their posts are not
+   * added twice; no longer written (a page records its posts' cases apart, see CasePost.inCases).
+   */
   postKeys?: string[];
   /** Alerts that joined the case (one 'alert' timeline entry each). */
   alertIds?: string[];
 }
 
+// A page reads and writes every case its posts reach: a case's document is kept to a few KB (the
+// first posts and the last 45 tell the story; the count of posts goes on).
 export const TIMELINE_HEAD = 5;
-export const TIMELINE_TAIL = 95;
+export const TIMELINE_TAIL = 45;
 /** Caps for the key lists: a viral thread must not grow a case past the document size limit. */
 const MAX_KEYS = 100;
-const MAX_POST_KEYS = 500;
 
 export { authorKeyOf };
 
@@ -168,8 +178,9 @@ function postEntry(type: 'post' | 'follow-up', post: CasePost): TimelineEntry {
 }
 
 function isSeen(c: Case, post: CasePost): boolean {
+  if (post.inCases?.includes(c.id)) return true;
+  // Cases written by earlier versions: their post keys, and before those, the timeline.
   const key = postKeyOf(post);
-  // Timeline as well: cases written before postKeys existed.
   return (c.postKeys ?? []).includes(key) || c.timeline.some((e) => (e.type === 'post' || e.type === 'follow-up') && e.platform === post.platform && e.postId === post.postId);
 }
 
@@ -196,7 +207,6 @@ export function addPost(c: Case | undefined, brandId: string, post: CasePost, _s
       lastPostAt: post.at,
       posts: 1,
       timeline: withEntries([], postEntry('post', post), ...(post.alertId ? [alertEntry()] : [])),
-      postKeys: [postKeyOf(post)],
       alertIds: post.alertId ? [post.alertId] : [],
     };
   }
@@ -212,7 +222,6 @@ export function addPost(c: Case | undefined, brandId: string, post: CasePost, _s
     lastPostAt: Math.max(c.lastPostAt, post.at),
     posts: c.posts + 1,
     timeline: withEntries(c.timeline, postEntry('post', post), ...(newAlert ? [alertEntry()] : [])),
-    postKeys: withCapped(c.postKeys, postKeyOf(post), MAX_POST_KEYS),
     alertIds: newAlert ? withCapped(c.alertIds, post.alertId!, MAX_KEYS) : [...(c.alertIds ?? [])],
   };
 }
@@ -249,13 +258,12 @@ function inRecoveryWindow(c: Case, at: number): boolean {
  */
 export function followUp(c: Case, post: CasePost): Case {
   if (!inRecoveryWindow(c, post.at) || !c.authorKeys.includes(authorKeyOf(post.handle)) || isSeen(c, post)) return c;
-  const recorded = { ...c, postKeys: withCapped(c.postKeys, postKeyOf(post), MAX_POST_KEYS) };
   if (post.sentiment === 'negative') {
-    return { ...recorded, timeline: withEntries(c.timeline, { ...postEntry('follow-up', post), note: 'still negative' }) };
+    return { ...c, timeline: withEntries(c.timeline, { ...postEntry('follow-up', post), note: 'still negative' }) };
   }
   const because = `${post.sentiment} post ${postKeyOf(post)} by @${post.handle.replace(/^@/, '')}`;
   return {
-    ...recorded,
+    ...c,
     recovery: { state: 'recovered', until: c.recovery!.until, decidedAt: post.at, because },
     timeline: withEntries(c.timeline, postEntry('follow-up', post), { at: post.at, type: 'recovered', note: because }),
   };

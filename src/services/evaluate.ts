@@ -134,8 +134,8 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
   const filed = fileUnderAlerts(ctx, posts, { counted: read.counted, book: clusters.book, trackers: storms.trackers, clusters: clusters.clusters, stormTopics: clusters.stormTopics });
   const joins = countStormJoins(ctx, filed.joinedStorms, filed);
   const caseSettings = caseSettingsOf(brand.effectivePolicy);
-  const cases = gatherCases(ctx, posts, caseSettings, { cases: [...read.cases.values()], book: joins.book });
-  const recovery = followRecovery(ctx, posts, { ...cases, book: cases.book });
+  const cases = gatherCases(ctx, posts, caseSettings, { cases: [...read.cases.values()], book: joins.book, postCases: read.postCases });
+  const recovery = followRecovery(ctx, posts, { ...cases, book: cases.book, postCases: read.postCases });
   const events = pageEvents(ctx, cases.book);
 
   const written = await writePage(deps, brand, ctx.now, {
@@ -143,6 +143,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
     book: cases.book,
     members: filed.members,
     cases: [...recovery.changed.values()],
+    postCases: recovery.recorded,
     trackers: storms.changedTrackers,
     clusters: clusters.observed,
     storedState: read.storedState,
@@ -160,6 +161,8 @@ interface PageRead {
   /** Heads and alerts of the storm fingerprints and of every fingerprint a post may go to. */
   book: AlertBook;
   cases: Map<string, Case>;
+  /** The cases each post stored before this page is in already (by post key). */
+  postCases: Map<string, string[]>;
   /** Which of the page's posts were counted already, under which of their fingerprints. */
   counted: CountedPosts;
   /** The page-state documents found (heads, trackers): written back as replacements. */
@@ -187,7 +190,9 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   const caseKeys = posts.filter((p) => !p.recheck).flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle }));
   // The cases the posts reach are named by the case index (Redis), then read with the rest.
   const caseIds = await caseIdsReachedBy(deps, brand, caseKeys, now);
-  const state = await store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)), caseIds });
+  // A post stored for the first time by this page is in no case yet; one stored before may be (a retried page).
+  const postKeys = caseIds.length ? posts.filter((p) => !p.recheck && !p.isNew).map((p) => p.postKey) : [];
+  const state = await store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)), caseIds, postKeys });
   // Open term clusters are storm topics too (found, not configured): known only once their tracker is read.
   const stormTopics = stormTopicsOf(brand, state.clusters?.clusters ?? []);
   const clusterFps = [...stormTopics.values()].filter((fp) => !fingerprints.has(fp));
@@ -215,7 +220,7 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
     countedPosts(store, signalled.flatMap((p) => p.fingerprints.map((fp) => ({ fingerprint: fp, postKey: p.postKey, headAlertId: heads.get(fp)?.alertId })))),
   ]);
   for (const [id, alert] of fetched) alerts.set(id, alert);
-  return { trackers: state.trackers, clusters: state.clusters, stormTopics, book: AlertBook.open(heads, alerts), cases: state.cases, counted, storedState };
+  return { trackers: state.trackers, clusters: state.clusters, stormTopics, book: AlertBook.open(heads, alerts), cases: state.cases, postCases: state.postCases, counted, storedState };
 }
 
 /** What a page writes. */
@@ -224,6 +229,8 @@ interface PageWrite {
   book: AlertBook;
   members: Membership[];
   cases: Case[];
+  /** Post key → its cases, for posts added to a case by this page. */
+  postCases: Map<string, string[]>;
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
   /** Page-state documents read before (heads, trackers, cases): replaced rather than inserted. */
@@ -240,7 +247,7 @@ async function writePage(deps: EvaluateDeps, brand: ResolvedBrand, now: number, 
   // mentions: they go out together rather than one after the other.
   await Promise.all([
     store.saveAlerts(changes.map((c) => c.alert), w.book.storedAlertIds(), { headsWritten: true }),
-    store.writePageState(brand.id, { heads: w.book.headWrites(), trackers: w.trackers, clusters: w.clusters, cases: w.cases, members: membershipDocs(w.members) }, w.storedState),
+    store.writePageState(brand.id, { heads: w.book.headWrites(), trackers: w.trackers, clusters: w.clusters, cases: w.cases, postCases: w.postCases, members: membershipDocs(w.members) }, w.storedState),
   ]);
   return { events, newEvents };
 }

@@ -118,6 +118,9 @@ export const MEMBER_KIND = 'member';
 /** A query on an alert's membership records (its posts). */
 export const membersOfAlertFilter = (alertId: string) => ({ kind: MEMBER_KIND, alertId });
 
+/** Where the cases a post is in are recorded in `page_state` (by the post's key): `{ caseIds }`. */
+export const postCasesDocId = (postKey: string) => `postcases|${postKey}`;
+
 /** A case as stored, as the domain knows it (without `_id` and its mark). */
 export function caseOf(doc: any): Case {
   const { _id, kind: _kind, ...c } = doc;
@@ -153,6 +156,8 @@ export interface PageStateRead {
   clusters?: TermClusterTracker;
   /** By case id. */
   cases: Map<string, Case>;
+  /** By post key: the cases the post is in (posts asked for and recorded in one). */
+  postCases: Map<string, string[]>;
   /** The `page_state` ids found: written back as replacements rather than inserts. */
   stored: Set<string>;
 }
@@ -164,6 +169,8 @@ export interface PageStateWrite {
   trackers: Map<string, StormTracker>;
   clusters?: TermClusterTracker;
   cases: Case[];
+  /** Post key → the cases the post is in now, for posts the page added to a case. */
+  postCases?: ReadonlyMap<string, readonly string[]>;
   /** Membership records of the posts the page counted (memberships.ts: membershipDocs). */
   members?: { _id: string }[];
 }
@@ -568,17 +575,20 @@ export class Store {
    * What a brand's page reads before deciding, in one round trip: the heads of these fingerprints,
    * the storm trackers of these storm keys and the brand's term-cluster tracker (if it has one).
    */
-  async readPageState(brandId: string, want: { fingerprints: string[]; stormKeys: string[]; caseIds?: string[] }): Promise<PageStateRead> {
+  async readPageState(brandId: string, want: { fingerprints: string[]; stormKeys: string[]; caseIds?: string[]; postKeys?: string[] }): Promise<PageStateRead> {
     const clustersId = termClustersKey(brandId);
     const caseIds = want.caseIds ?? [];
-    const docs = await this.getDocs<any>(this.models.PageState.collection, [...want.fingerprints, ...want.stormKeys.map(stormTrackerKey), clustersId, ...caseIds.map(caseDocId)]);
+    const postKeys = want.postKeys ?? [];
+    const docs = await this.getDocs<any>(this.models.PageState.collection, [...want.fingerprints, ...want.stormKeys.map(stormTrackerKey), clustersId, ...caseIds.map(caseDocId), ...postKeys.map(postCasesDocId)]);
     const heads = new Map<string, StoredHead>();
     for (const fp of want.fingerprints) if (docs.has(fp)) heads.set(fp, docs.get(fp));
     const trackers = new Map<string, StormTracker>();
     for (const key of want.stormKeys) if (docs.has(stormTrackerKey(key))) trackers.set(key, docs.get(stormTrackerKey(key)));
     const cases = new Map<string, Case>();
     for (const id of caseIds) if (docs.has(caseDocId(id))) cases.set(id, caseOf(docs.get(caseDocId(id))));
-    return { heads, trackers, clusters: docs.get(clustersId), cases, stored: new Set(docs.keys()) };
+    const postCases = new Map<string, string[]>();
+    for (const key of postKeys) if (docs.has(postCasesDocId(key))) postCases.set(key, docs.get(postCasesDocId(key)).caseIds ?? []);
+    return { heads, trackers, clusters: docs.get(clustersId), cases, postCases, stored: new Set(docs.keys()) };
   }
 
   /** Writes what a page changed of its brand's page state in one round trip (`stored`: the ids read just before). */
@@ -588,6 +598,7 @@ export class Store {
       ...[...changes.trackers].map(([key, t]) => ({ _id: stormTrackerKey(key), ...t })),
       ...(changes.clusters ? [{ _id: termClustersKey(brandId), ...changes.clusters }] : []),
       ...changes.cases.map(caseDoc),
+      ...[...(changes.postCases ?? [])].map(([postKey, caseIds]) => ({ _id: postCasesDocId(postKey), caseIds })),
       ...(changes.members ?? []),
     ];
     await this.putDocs(this.models.PageState.collection, docs, stored);

@@ -83,6 +83,14 @@ describe('alert generations', () => {
     const [alert] = await store.listAlerts({ brandId: BRAND.id });
     expect(alert).toMatchObject({ severity: 'critical', count: 1, status: 'triggered' });
     expect(alert.id).toBe(alert.fingerprint);
+    // The post's case is recorded beside the case (read back by a page that sees the post again).
+    const [opened] = await store.listCases(BRAND.id);
+    expect(opened).toMatchObject({ posts: 1, alertIds: [alert.id] });
+    expect(opened.postKeys).toBeUndefined();
+    const recorded = await store.readPageState(BRAND.id, { fingerprints: [], stormKeys: [], postKeys: [mentionKey(complaint)] });
+    expect(Object.fromEntries(recorded.postCases)).toEqual({ [mentionKey(complaint)]: [opened.id] });
+    expect(await ingestPage(deps, page([complaint]))).toMatchObject({ stored: 0, newEvents: 0 });
+    expect((await store.listCases(BRAND.id))[0].posts).toBe(1);
 
     clock += 10 * MIN;
     await resolveAlert(deps, alert.id, 'anna@example.com');

@@ -357,11 +357,20 @@ describe('timeline cap', () => {
     expect(ids[TIMELINE_HEAD]).toBe(`post-${250 - TIMELINE_TAIL}`);
   });
 
-  it('stays idempotent for a post that fell out of the timeline', () => {
+  it('stays idempotent for a post that fell out of the timeline: by the record of its cases, or the post keys of an older case', () => {
     let c = caseOf(post({ postId: 'post-0', at: T0 }));
     for (let i = 1; i < 150; i++) c = addPost(c, BRAND, post({ postId: `post-${i}`, at: T0 + i * M }), settings);
     expect(c.timeline.some((e) => e.postId === 'post-50')).toBe(false);
-    expect(addPost(c, BRAND, post({ postId: 'post-50', at: T0 + 50 * M }), settings)).toBe(c);
+    // The page read where the post is recorded (a retried page: the post was stored before).
+    expect(addPost(c, BRAND, { ...post({ postId: 'post-50', at: T0 + 50 * M }), inCases: [c.id] }, settings)).toBe(c);
+    // A case written by an earlier version kept its post keys in the document.
+    const older = { ...c, postKeys: ['x/post-50'] };
+    expect(addPost(older, BRAND, post({ postId: 'post-50', at: T0 + 50 * M }), settings)).toBe(older);
+    // A post in another case only is not in this one.
+    expect(addPost(c, BRAND, { ...post({ postId: 'post-50', at: T0 + 50 * M }), inCases: ['other-case'] }, settings).posts).toBe(c.posts + 1);
+    // The document stays small: no list of its posts, the timeline capped.
+    expect(c.postKeys).toBeUndefined();
+    expect(c.timeline.length).toBe(TIMELINE_HEAD + TIMELINE_TAIL);
   });
 
   it('caps the key lists of a large thread but keeps the case origin', () => {

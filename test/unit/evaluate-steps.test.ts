@@ -102,17 +102,31 @@ describe('page steps', () => {
     const fp = 'hz/threat/author/femkesprint/rooms';
     const book = AlertBook.open(new Map([[fp, { alertId: fp, generation: 1 }]]), new Map([[fp, resolvedAlert(fp, fp)]]));
     const posts = judgePosts(brand, [item('1', ROOMS, { isNew: false })]);
-    const cases = gatherCases(ctx, posts, DEFAULT_CASE_SETTINGS, { cases: [], book });
+    const cases = gatherCases(ctx, posts, DEFAULT_CASE_SETTINGS, { cases: [], book, postCases: new Map() });
     expect(cases.changed.size).toBe(0);
-    const recovery = followRecovery(ctx, posts, { ...cases, book: cases.book });
+    const recovery = followRecovery(ctx, posts, { ...cases, book: cases.book, postCases: new Map() });
     expect(recovery.changed.size).toBe(0);
 
     // A new post with its alert opens a case, and the alert carries the case id without a new version.
     const filed = fileUnderAlerts(ctx, judgePosts(brand, [item('3', ROOMS)]), { ...empty, counted: new Map(), book });
-    const withCase = gatherCases(ctx, judgePosts(brand, [item('3', ROOMS)]), DEFAULT_CASE_SETTINGS, { cases: [], book: filed.book });
+    const withCase = gatherCases(ctx, judgePosts(brand, [item('3', ROOMS)]), DEFAULT_CASE_SETTINGS, { cases: [], book: filed.book, postCases: new Map() });
     const [opened] = [...withCase.changed.values()];
     expect(opened.alertIds).toEqual([`${fp}~2`]);
     const [alert] = withCase.book.changes();
     expect(alert.alert).toMatchObject({ caseId: opened.id, version: 1 });
+    // The post's case is recorded apart (the case document keeps no list of post keys).
+    const [post3] = judgePosts(brand, [item('3', ROOMS)]);
+    expect(Object.fromEntries(withCase.recorded)).toEqual({ [post3.postKey]: [opened.id] });
+    expect(opened.postKeys).toBeUndefined();
+
+    // The same page again (a retry: its post stored before) finds the post recorded in the case and adds nothing.
+    const retried = judgePosts(brand, [item('3', ROOMS, { isNew: false })]);
+    const again = gatherCases(ctx, retried, DEFAULT_CASE_SETTINGS, { cases: [opened], book: filed.book, postCases: new Map([[post3.postKey, [opened.id]]]) });
+    expect(again.changed.size).toBe(0);
+    expect(again.recorded.size).toBe(0);
+    // Without the record (beyond the capped timeline) it would count the post twice: the record is what holds.
+    const capped = { ...opened, timeline: [] };
+    expect(gatherCases(ctx, retried, DEFAULT_CASE_SETTINGS, { cases: [capped], book: filed.book, postCases: new Map([[post3.postKey, [opened.id]]]) }).changed.size).toBe(0);
+    expect([...gatherCases(ctx, retried, DEFAULT_CASE_SETTINGS, { cases: [capped], book: filed.book, postCases: new Map() }).changed.values()][0].posts).toBe(2);
   });
 });

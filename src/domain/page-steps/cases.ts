@@ -9,19 +9,29 @@ export interface CaseStepResult {
   cases: Case[];
   /** The cases this page changed or opened: to write. */
   changed: Map<string, Case>;
+  /** Post key → the cases the post is in now, for posts this page added to a case: to write. */
+  recorded: Map<string, string[]>;
 }
 
-/** Cases as a list with the ones changed so far; `put` replaces in place or appends. */
-function caseList(read: { cases: readonly Case[]; changed?: ReadonlyMap<string, Case> }) {
+/** What the case steps read besides the cases: the cases each post stored before is in already (by post key). */
+export type PostCases = ReadonlyMap<string, readonly string[]>;
+
+/** Cases as a list with the ones changed so far; `put` replaces in place or appends; `record` notes a post added to a case. */
+function caseList(read: { cases: readonly Case[]; changed?: ReadonlyMap<string, Case>; recorded?: ReadonlyMap<string, string[]>; postCases: PostCases }) {
   const cases = [...read.cases];
   const changed = new Map(read.changed ?? []);
+  const recorded = new Map(read.recorded ?? []);
   const put = (c: Case) => {
     changed.set(c.id, c);
     const i = cases.findIndex((x) => x.id === c.id);
     if (i >= 0) cases[i] = c;
     else cases.push(c);
   };
-  return { cases, changed, put };
+  const record = (postKey: string, caseId: string) => {
+    const now = recorded.get(postKey) ?? [...(read.postCases.get(postKey) ?? [])];
+    if (!now.includes(caseId)) recorded.set(postKey, [...now, caseId]);
+  };
+  return { cases, changed, recorded, put, record };
 }
 
 /** The threat alert a post is counted in (none when it was counted in an earlier, resolved generation). */
@@ -29,8 +39,9 @@ function caseAlertOf(p: JudgedPost, book: AlertBook): string | undefined {
   return p.signal && p.signal.kind !== 'opportunity' ? book.target(p.signal.fingerprint).alert?.id : undefined;
 }
 
-function casePostOf(ctx: PageContext, p: JudgedPost, alertId: string | undefined): CasePost {
+function casePostOf(ctx: PageContext, p: JudgedPost, alertId: string | undefined, postCases: PostCases): CasePost {
   return {
+    inCases: postCases.get(p.postKey),
     platform: p.mention.platform,
     postId: p.mention.postId,
     authorId: p.mention.author.id,
@@ -49,21 +60,24 @@ function casePostOf(ctx: PageContext, p: JudgedPost, alertId: string | undefined
  * same post again: its case has it already (and a resolved case must not restart), so rechecks
  * are left out. Changes: cases opened or grown, and the case id on alerts changed on this page.
  */
-export function gatherCases(ctx: PageContext, posts: readonly JudgedPost[], settings: CaseSettings, read: { cases: readonly Case[]; book: AlertBook }): CaseStepResult {
+export function gatherCases(ctx: PageContext, posts: readonly JudgedPost[], settings: CaseSettings, read: { cases: readonly Case[]; book: AlertBook; postCases: PostCases }): CaseStepResult {
   const book = read.book.fork();
-  const { cases, changed, put } = caseList(read);
+  const { cases, changed, recorded, put, record } = caseList(read);
   for (const p of posts) {
     if (p.recheck) continue;
     const alertId = caseAlertOf(p, book);
-    const post = casePostOf(ctx, p, alertId);
+    const post = casePostOf(ctx, p, alertId, read.postCases);
     const open = findCase(cases, ctx.brand.id, post, settings);
     if (alertId || open) {
       const c = addPost(open, ctx.brand.id, post, settings);
-      put(c);
+      if (c !== open) {
+        put(c);
+        record(p.postKey, c.id);
+      }
       if (alertId) book.setCase(alertId, c.id);
     }
   }
-  return { book, cases, changed };
+  return { book, cases, changed, recorded };
 }
 
 /**
@@ -72,19 +86,27 @@ export function gatherCases(ctx: PageContext, posts: readonly JudgedPost[], sett
  * positive one: 'recovered'). Resolved cases only, so it does not depend on gatherCases' changes
  * (which touch open ones). Changes: those cases.
  */
-export function followRecovery(ctx: PageContext, posts: readonly JudgedPost[], read: { cases: readonly Case[]; changed: ReadonlyMap<string, Case>; book: AlertBook }): { cases: Case[]; changed: Map<string, Case> } {
-  const { cases, changed, put } = caseList(read);
+export function followRecovery(
+  ctx: PageContext,
+  posts: readonly JudgedPost[],
+  read: { cases: readonly Case[]; changed: ReadonlyMap<string, Case>; recorded: ReadonlyMap<string, string[]>; book: AlertBook; postCases: PostCases },
+): { cases: Case[]; changed: Map<string, Case>; recorded: Map<string, string[]> } {
+  const { cases, changed, recorded, put, record } = caseList(read);
   for (const c of [...cases]) {
     const settled = settleRecovery(c, ctx.now);
     if (settled !== c && JSON.stringify(settled) !== JSON.stringify(c)) put(settled);
   }
   for (const p of posts) {
     if (p.recheck) continue;
-    const post = casePostOf(ctx, p, caseAlertOf(p, read.book));
+    const post = casePostOf(ctx, p, caseAlertOf(p, read.book), read.postCases);
     const watched = recoveryCandidates(cases, ctx.brand.id, post);
-    if (watched) put(followUp(watched, post));
+    if (!watched) continue;
+    const followed = followUp(watched, post);
+    if (followed === watched) continue;
+    put(followed);
+    record(p.postKey, followed.id);
   }
-  return { cases, changed };
+  return { cases, changed, recorded };
 }
 
 /** An alert's change on the stream. */
