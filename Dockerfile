@@ -19,6 +19,9 @@ COPY bin ./bin
 COPY config ./config
 COPY models ./models
 USER node
+# A bounded heap keeps a worker's memory flat: V8 grows an unbounded heap far ahead of what it
+# holds (README, "Performance and sizing"). Override with your own NODE_OPTIONS.
+ENV NODE_OPTIONS=--max-old-space-size=256
 # Roles: schedule (exactly one replica), poll, ingest, deliver. Default: all in one process.
 ENTRYPOINT ["node", "bin/repwatch.js"]
 CMD ["run", "--config", "/app/config"]
