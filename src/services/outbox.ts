@@ -26,7 +26,8 @@ const REPLAN_BATCH = 200;
  * leaves the marker, and the sweep (replanUndelivered) or a retried page plans the event again:
  * job ids are deterministic, so planning twice makes no second job. Events that carry no marker
  * (a retried page finding them handed on already) are left alone.
- * Store round trips per page: the alerts' previous events (by id), the planner's read of silences
+ * Store round trips per page: the alerts' previous events (by id; none for those this process
+ * handed on in this life of Redis, see HandedOnMemory), the planner's read of silences
  * and grouping timers, one write of the open deliveries and timers, one queue bulk add, one marker
  * update.
  * Returns how many deliveries were handed on.

@@ -32,13 +32,12 @@ export async function countedPosts(store: Store, queries: CountedQuery[]): Promi
     ids.add(countedKey(q.fingerprint, q.postKey));
     if (q.headAlertId && q.headAlertId !== q.fingerprint) ids.add(countedKey(q.headAlertId, q.postKey));
   }
-  const docs = await docsById<{ countedIn?: string; alertId?: string }>(store.models.PageState.collection, [...ids].map(memberDocId));
-  const found = new Map([...ids].filter((id) => docs.has(memberDocId(id))).map((id) => [id, docs.get(memberDocId(id))!]));
+  const found = await docsById<{ countedIn?: string; alertId?: string }>(store.models.PageState.collection, [...ids].map(memberDocId));
   for (const q of queries) {
     const key = countedKey(q.fingerprint, q.postKey);
-    const own = found.get(key);
+    const own = found.get(memberDocId(key));
     if (own) counted.set(key, own.countedIn ?? own.alertId ?? q.fingerprint);
-    else if (q.headAlertId && q.headAlertId !== q.fingerprint && found.has(countedKey(q.headAlertId, q.postKey))) counted.set(key, q.headAlertId);
+    else if (q.headAlertId && q.headAlertId !== q.fingerprint && found.has(memberDocId(countedKey(q.headAlertId, q.postKey)))) counted.set(key, q.headAlertId);
   }
   return counted;
 }

@@ -35,7 +35,6 @@ pageStateSchema.index({ kind: 1, brandId: 1, state: 1 });
 /** The API: an alert's posts, from its membership records (`member|<alert id>|<post key>`, `kind: 'member'`). */
 pageStateSchema.index({ kind: 1, alertId: 1 });
 
-
 /** Per (alert, receiver): when it was first and last notified, for the grouping timers, and its Slack thread. */
 export const notificationLogSchema = new Schema({ _id: String }, { ...opts, collection: 'notification_log' });
 

@@ -28,8 +28,8 @@ function caseList(read: { cases: readonly Case[]; changed?: ReadonlyMap<string, 
     else cases.push(c);
   };
   const record = (postKey: string, caseId: string) => {
-    const now = recorded.get(postKey) ?? [...(read.postCases.get(postKey) ?? [])];
-    if (!now.includes(caseId)) recorded.set(postKey, [...now, caseId]);
+    const inCases = recorded.get(postKey) ?? [...(read.postCases.get(postKey) ?? [])];
+    if (!inCases.includes(caseId)) recorded.set(postKey, [...inCases, caseId]);
   };
   return { cases, changed, recorded, put, record };
 }
