@@ -34,6 +34,7 @@ import { HandedOnMemory } from '../src/store/handed-on';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
+import { fullSweepReason, SweepRequests } from '../src/store/sweep-requests';
 import { startStreams, type StreamOptions } from './stream';
 import { backoffFor, failedForGood, failureCodeOf, parseJob, recoverableFailure, runJob } from './adapters';
 import {
@@ -136,6 +137,8 @@ export interface Repwatch {
   receivers: ReceiverState;
   /** What is re-armed after Redis came back empty, now: SLA timers of critical alerts whose deadline is ahead, rechecks of open alerts' lead posts. */
   rearmTimers(): Promise<{ slaTimers: number; rechecks: number }>;
+  /** The sla role's minute job, now (tests; the schedule role runs it every minute): `full` says whether, and why, the full sweep ran. */
+  minuteSweep(): Promise<{ full: string | null; escalated: number }>;
   /** The `stream` role, when this process runs it: the sources whose live connection it holds. */
   streams?: { held(): string[] };
   /** The `api` role's HTTP server, when this process runs it. */
@@ -257,7 +260,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       await queues.sla.add('sla', { alertId }, { ...KEEP, jobId: jobIds.sla(alertId, deadline), delay: realDelay(deadline - now()), attempts: policy.sla.attempts, backoff: { type: 'repwatch', delay: policy.sla.backoffMs } });
     },
   };
-  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix) };
+  const sweepRequests = new SweepRequests(redis, prefix);
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix), sweepRequests };
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,
@@ -345,6 +349,32 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     return changed;
   };
 
+  /** When this process last ran the full sweep (undefined: not yet, so its first sweep is one). */
+  let lastFullSweepAt: number | undefined;
+  /**
+   * The sla role's minute job: failed jobs recorded as dead letters, dead letters due retried,
+   * sources checked; and the full sweep (lost SLA timers, events left marked, ended recovery
+   * windows) when asked, at this process's first sweep and every 15 minutes: its queries read
+   * whole collections on FerretDB (see SweepRequests).
+   */
+  const minuteSweep = async (): Promise<{ full: string | null; escalated: number }> => {
+    const recorded = await recordFailedJobs();
+    // A job recorded failed for good may have left its events marked: the full sweep looks.
+    if (recorded) await sweepRequests.request(now());
+    const retried = await retryDueDeadLetters(recoveryDeps);
+    const sources = await checkSources();
+    if (recorded || retried) logger.info({ recorded, retried, sources }, 'sweep: dead letters');
+    const startedAt = now();
+    const why = fullSweepReason({ now: startedAt, lastFullAt: lastFullSweepAt, requestedAt: await sweepRequests.requestedAt() });
+    if (!why) return { full: null, escalated: 0 };
+    const swept = await sweep(lifecycleDeps);
+    const rearmed = await rearmSlaTimers(recoveryDeps);
+    await sweepRequests.answered(startedAt);
+    lastFullSweepAt = startedAt;
+    await metrics.inc('repwatch_full_sweeps_total', { reason: why });
+    logger.info({ why, escalated: swept.escalated.length, settled: swept.settled.length, replanned: swept.replanned, rearmed, ms: now() - startedAt }, 'full sweep');
+    return { full: why, escalated: swept.escalated.length };
+  };
   const workers: Repwatch['workers'] = {};
   const common = { connection, prefix, autorun: true } as const;
   if (roles.has('poll')) {
@@ -444,13 +474,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
       (job) =>
         runJob(async () => {
           if (job.name !== SLA_SWEEP) return escalateIfOverdue(lifecycleDeps, parseJob(slaJobSchema, job).alertId);
-          const swept = await sweep(lifecycleDeps);
-          const recorded = await recordFailedJobs();
-          const retried = await retryDueDeadLetters(recoveryDeps);
-          const rearmed = await rearmSlaTimers(recoveryDeps);
-          const sources = await checkSources();
-          if (recorded || retried) logger.info({ recorded, retried, rearmed, sources }, 'sweep: dead letters');
-          return swept.escalated.length > 0;
+          return (await minuteSweep()).escalated > 0;
         }),
       { ...common, ...workerOptions(policy.sla), concurrency: 4, settings: { backoffStrategy: backoffFor(policy.sla.backoffMs) } },
     );
@@ -465,8 +489,16 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   }
   const streamRole = roles.has('stream') ? startStreams({ config, secrets, redis, prefix, dispatch, sourceState, sourceHealth, logger, now, ...options.stream }) : undefined;
   const uninstrument = instrumentWorkers(workers, metrics, config, { store, now, logger });
+  // A failed or stalled attempt (a crash mid-job) of a job that writes alert events may have left
+  // them marked or a timer unset: the full sweep looks. Deliveries and digests write no events.
+  const requestSweep = (queue: string, why: string) => {
+    if (queue === 'deliver' || queue === 'digest') return;
+    sweepRequests.request(now()).catch((err: Error) => logger.warn({ queue, why, err: err.message }, 'could not ask for a full sweep (the 15-minute one will look)'));
+  };
   for (const [name, worker] of Object.entries(workers)) {
+    worker?.on('stalled', () => requestSweep(name, 'stalled'));
     worker?.on('failed', (job, err) => {
+      requestSweep(name, 'failed');
       const final = !!job && failedForGood(job, err);
       logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, final, err: err.message }, 'job failed');
       // Failed for good: an ingest page or a delivery becomes a dead letter in MongoDB, never just a log line.
@@ -508,6 +540,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         if (remarked) logger.warn({ events: remarked, replanned: await replanUndelivered(lifecycleDeps, 0) }, 'events of the last hours planned again after Redis came back empty');
         // Timers that lived only in Redis: SLA escalations and the engagement rechecks of open alerts.
         logger.warn({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }, 'timers re-armed after Redis came back empty');
+        // Overdue alerts whose timers went with Redis are the full sweep's: asked for in the new Redis.
+        await sweepRequests.request(now());
       } catch (err) {
         logger.warn({ why, err: (err as Error).message }, 'could not check the job schedulers; trying again later');
       } finally {
@@ -578,6 +612,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     checkSources,
     sourceHealth,
     receivers: receiverState,
+    minuteSweep,
     rearmTimers: async () => ({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }),
     ...(api ? { api: { url: api.url } } : {}),
     ...(streamRole ? { streams: { held: streamRole.held } } : {}),

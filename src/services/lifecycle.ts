@@ -3,11 +3,15 @@ import { acknowledgeCase, resolveCase, settleRecovery } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
 import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
 import { withEventId } from '../store/store';
+import type { SweepRequests } from '../store/sweep-requests';
 import { caseSettingsOf, saveCases } from './cases';
 import type { EvaluateDeps } from './evaluate';
 import { handOnEvents, replanUndelivered } from './outbox';
 
-export type LifecycleDeps = EvaluateDeps;
+export type LifecycleDeps = EvaluateDeps & {
+  /** Where a change asks for the full sweep before writing its events (absent: the sweep's own schedule finds them). */
+  sweepRequests?: Pick<SweepRequests, 'request'>;
+};
 
 /** A person's name or address as given on the command line or in Slack; kept short and printable. */
 function actor(by: string): string {
@@ -34,6 +38,9 @@ async function change(
     const now = deps.now();
     const applied = apply(alert, now);
     if (!applied) return { alert };
+    // Written outside a queue job, nothing retries this change if the process dies before its
+    // events are handed on: the full sweep is asked to look first.
+    if (by !== 'sla') await deps.sweepRequests?.request(now);
     const recorded = withEventId({ type, alert: applied, at: new Date(now).toISOString(), by, ...(comment ? { comment } : {}) });
     const next = recorded.alert;
     const { events } = await deps.store.appendEvents([recorded]);

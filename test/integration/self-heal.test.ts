@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Mention } from '../../src/domain/mention';
 import { Store } from '../../src/store/store';
+import { SweepRequests } from '../../src/store/sweep-requests';
 import { startRepwatch, type Repwatch } from '../../workers/app';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
 import { zeezichtPost } from '../fixtures/mention';
@@ -72,6 +73,8 @@ describe('a job killed mid-run is not lost (real Redis and the MongoDB-compatibl
       });
       expect(job.attemptsMade).toBeGreaterThanOrEqual(1);
       expect(await second.deadLetters.store.list({ status: 'open' })).toEqual([]);
+      // The stalled page may have left events marked: the schedule role's next minute sweep is a full one.
+      expect(await new SweepRequests(second.redis, prefix).requestedAt()).toBeGreaterThan(0);
     } finally {
       spy.mockRestore();
     }
@@ -160,6 +163,8 @@ describe('self-healing after Redis loses its data (own redis-server)', () => {
     expect(await schedulers()).toEqual([]);
     await waitFor('the schedulers to be re-created', async () => (await schedulers()).length === 2);
     expect(await schedulers()).toEqual(['poll|hotel-zeezicht|feed', 'sla-sweep']);
+    // Timers that went with Redis may be overdue now: the heal asks for the full sweep.
+    await waitFor('a full sweep asked for', async () => (await new SweepRequests(redis, prefix).requestedAt()) !== undefined);
     // The next poll reads the cursor back from MongoDB: not from line 0. (At the end of the file, or
     // before a page whose checkpoint entry was still being cleared: that page alone is fetched again.)
     const cursor = await waitFor('the cursor back in Redis', cursorOf);
