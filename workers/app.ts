@@ -180,7 +180,8 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
   const locks = new Locks(redis, prefix);
   const deliveryClaims = new DeliveryClaims(redis, prefix);
   const sourceHealth = new SourceHealth(redis, prefix);
-  const receiverState = new ReceiverState(store);
+  // Changes are announced in Redis: a delivery reads the states from MongoDB only after one.
+  const receiverState = new ReceiverState(store, { redis, prefix });
   const caseIndex = new CaseIndex(redis, prefix);
   const rate = options.clockRate ?? 1;
   const realDelay = (ms: number) => Math.max(0, Math.round(ms / rate));
@@ -428,7 +429,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
           await job.moveToDelayed(Date.now() + ms, token);
           throw new DelayedError();
         };
-        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
+        return deliverEvent({ store, notifiers, dispatch, now, logger, config, defer, claims: deliveryClaims, receiverState }, { ...parseJob(deliverJobSchema, job), claimant: String(job.id) }, finalAttempt);
       }),
       { ...common, ...workerOptions(policy.deliver), concurrency: config.settings.deliverConcurrency, settings: { backoffStrategy: backoffFor(delivery.backoff) } },
     );
