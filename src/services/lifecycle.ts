@@ -30,7 +30,8 @@ async function change(
 ): Promise<{ alert: Alert; event?: AlertEvent }> {
   const found = await deps.store.getAlert(alertId);
   if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
-  // The brand's lock: an ingest job may be updating the same alert or case right now.
+  // The brand's lock: an ingest job may be updating the same alert or case right now. Taken as
+  // urgent: an escalation or an acknowledgement does not wait behind the brand's bulk ingest.
   return deps.locks.withLock(`brand:${found.brandId}`, async () => {
     // Read again under the lock; gone meanwhile (its database dropped, say) is the same coded error.
     const alert = await deps.store.getAlert(alertId);
@@ -66,7 +67,7 @@ async function change(
     await handOnEvents(deps, [...events, ...memberEvents]);
     deps.logger.info({ alert: alertId, change: type, by }, 'alert changed');
     return { alert: next, event: events[0] };
-  });
+  }, { urgent: true });
 }
 
 /** A comment kept with the event: printable, at most 1,000 characters, absent when empty. */

@@ -7,6 +7,27 @@ import { RepwatchError } from '../domain/errors';
  * brand reads and writes its storm trackers, cases and alerts; two ingest jobs of the same brand
  * must take turns, whatever process or host they run in.
  */
+/** An urgent waiter's mark lives this long unless renewed by its next try (every 20 ms at most): a waiter that died frees the lock soon. */
+const URGENT_MARK_MS = 1_000;
+
+/**
+ * One try: an urgent waiter (re)marks the lock and takes it when free (clearing the mark if it is
+ * its own); any other waiter takes it only when free and unmarked. 1 when taken.
+ * KEYS: the lock, its urgent mark. ARGV: token, lock ttl ms, urgent '1'/'0', mark ttl ms.
+ */
+const ACQUIRE = `
+local urgent = ARGV[3] == '1'
+if urgent then
+  redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[4])
+elseif redis.call('exists', KEYS[2]) == 1 then
+  return 0
+end
+if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  if urgent and redis.call('get', KEYS[2]) == ARGV[1] then redis.call('del', KEYS[2]) end
+  return 1
+end
+return 0`;
+
 export class Locks {
   constructor(
     private readonly redis: Redis,
@@ -20,12 +41,19 @@ export class Locks {
     private readonly waitMs = 120_000,
   ) {}
 
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding the lock. `urgent`: a person's or a timer's change to an alert (acknowledge,
+   * resolve, escalate). The lock has no queue, and a page that lets go takes it again at once for
+   * its next page, so a waiter that polls could wait minutes behind a brand's bulk ingest (an SLA
+   * escalation did, over 120 s). An urgent waiter marks the lock while it waits; others do not
+   * take a marked lock, so it gets the lock when the page that holds it is done.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>, options: { urgent?: boolean } = {}): Promise<T> {
     const key = `${this.prefix}:lock:${name}`;
     const token = randomUUID();
     const deadline = Date.now() + this.waitMs;
     let pause = 5;
-    while ((await this.redis.set(key, token, 'PX', this.ttlMs, 'NX')) !== 'OK') {
+    while ((await this.redis.eval(ACQUIRE, 2, key, `${key}:urgent`, token, String(this.ttlMs), options.urgent ? '1' : '0', String(URGENT_MARK_MS))) !== 1) {
       if (Date.now() > deadline) throw new RepwatchError('RW_ERR_STORE_UNAVAILABLE', `waited over ${this.waitMs / 1000} s for the lock on ${name}`);
       await new Promise((r) => setTimeout(r, pause));
       // Short pauses: a page holds the lock for tens of milliseconds, and a waiter that oversleeps idles the brand.

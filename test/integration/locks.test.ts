@@ -36,3 +36,43 @@ describe('brand locks (real Redis)', () => {
     expect(waited).toBeLessThan(3_000);
   });
 });
+
+describe('an urgent waiter (an escalation, an acknowledgement) does not wait behind a busy brand (real Redis)', () => {
+  const prefix = `{${uniqueName('urgent')}}`;
+  const redis = new Redis(REDIS_URL());
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('gets the lock when the page holding it is done, though pages take it again at once', async () => {
+    const locks = new Locks(redis, prefix, 2_000, 5_000);
+    let pagesDone = 0;
+    let stop = false;
+    // Three ingest workers of one brand with a backlog: each takes the lock again the moment it let go.
+    const worker = async () => {
+      while (!stop) await locks.withLock('brand:busy', async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        pagesDone++;
+      });
+    };
+    const workers = [worker(), worker(), worker()];
+    await new Promise((r) => setTimeout(r, 200));
+    const before = pagesDone;
+    let pagesWhileWaiting = -1;
+    try {
+      await locks.withLock('brand:busy', async () => {
+        pagesWhileWaiting = pagesDone - before;
+      }, { urgent: true });
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+    }
+    // At most the page that held the lock, and one that took it between two of the waiter's tries.
+    expect(pagesWhileWaiting).toBeGreaterThanOrEqual(0);
+    expect(pagesWhileWaiting).toBeLessThanOrEqual(2);
+    // The pages go on after it: the mark is gone.
+    expect(await redis.exists(`${prefix}:lock:brand:busy:urgent`)).toBe(0);
+  });
+});
