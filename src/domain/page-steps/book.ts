@@ -87,11 +87,6 @@ export class AlertBook {
     return [...this.working.values()].map((alert) => ({ alert, kind: this.firstChange.get(alert.id)! }));
   }
 
-  /** Heads that moved (a fingerprint's first alert, or its next generation). */
-  movedHeads(): ({ fingerprint: string } & AlertHead)[] {
-    return [...this.newHeads].map(([fingerprint, h]) => ({ fingerprint, ...h }));
-  }
-
   /**
    * Every head this page writes: the ones that moved, and the ones whose alert it changed, each
    * with its alert as the page left it (the head keeps a copy, read with it by the next page).
