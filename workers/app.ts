@@ -35,7 +35,6 @@ import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
 import { fullSweepReason, SweepRequests } from '../src/store/sweep-requests';
-import { PostsSeenTwice } from '../src/store/posts-seen-twice';
 import { startStreams, type StreamOptions } from './stream';
 import { backoffFor, failedForGood, failureCodeOf, parseJob, recoverableFailure, runJob } from './adapters';
 import {
@@ -263,7 +262,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     },
   };
   const sweepRequests = new SweepRequests(redis, prefix);
-  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix), postsSeenTwice: new PostsSeenTwice(redis, prefix), sweepRequests };
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix), sweepRequests };
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,

@@ -32,7 +32,6 @@ import type { TermClusterTracker } from '../domain/term-clusters';
 import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
 import type { HandedOnMemory } from '../store/handed-on';
-import type { PostsSeenTwice } from '../store/posts-seen-twice';
 import type { Locks } from '../store/lock';
 import { countedPosts, membershipDocs } from '../store/memberships';
 import { copyOfHead, withEventId, type Store } from '../store/store';
@@ -53,8 +52,6 @@ export interface EvaluateDeps {
   logger: Logger;
   /** Events this process handed on (see HandedOnMemory): the outbox reads fewer back. */
   handedOn?: HandedOnMemory;
-  /** Posts two pages carried at once (see PostsSeenTwice); absent: a page takes the posts it stored as counted nowhere. */
-  postsSeenTwice?: PostsSeenTwice;
 }
 
 export interface EvaluateItem {
@@ -191,20 +188,10 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   const fingerprints = new Set([...configured.values(), ...(clusterFingerprintHints.get(brand.id) ?? []), ...posts.flatMap((p) => p.fingerprints)]);
   // A recheck is the same post again: its case has it already.
   const caseKeys = posts.filter((p) => !p.recheck).flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle }));
-  // The cases the posts reach are named by the case index (Redis), then read with the rest; and
-  // which of the posts this page stored another page that carried them too counted already.
-  const [caseIds, countedElsewhere] = await Promise.all([
-    caseIdsReachedBy(deps, brand, caseKeys, now),
-    deps.postsSeenTwice?.exchange(
-      brand.id,
-      posts.filter((p) => !p.isNew && !p.recheck).map((p) => p.postKey),
-      posts.filter((p) => p.isNew).map((p) => p.postKey),
-    ) ?? new Set<string>(),
-  ]);
-  // A post stored for the first time by this page is in no alert or case yet, unless another page
-  // carrying it was evaluated first; one stored before may be (a retried page).
-  const mayBeCounted = (p: JudgedPost) => !p.isNew || countedElsewhere.has(p.postKey);
-  const postKeys = caseIds.length ? posts.filter((p) => !p.recheck && mayBeCounted(p)).map((p) => p.postKey) : [];
+  // The cases the posts reach are named by the case index (Redis), then read with the rest.
+  const caseIds = await caseIdsReachedBy(deps, brand, caseKeys, now);
+  // A post stored for the first time by this page is in no case yet; one stored before may be (a retried page).
+  const postKeys = caseIds.length ? posts.filter((p) => !p.recheck && !p.isNew).map((p) => p.postKey) : [];
   const state = await store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)), caseIds, postKeys });
   // Open term clusters are storm topics too (found, not configured): known only once their tracker is read.
   const stormTopics = stormTopicsOf(brand, state.clusters?.clusters ?? []);
@@ -220,7 +207,7 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   }
   // A post stored for the first time by this page cannot be counted in any alert yet (memberships
   // are written after the post): only posts seen before are looked up.
-  const signalled = posts.filter((p) => p.signal && mayBeCounted(p));
+  const signalled = posts.filter((p) => p.signal && !p.isNew);
   // The heads carry a copy of their alert: only heads without one send for theirs.
   const alerts = new Map<string, Alert>();
   for (const head of heads.values()) {

@@ -8,7 +8,6 @@ import { resolveAlert } from '../../src/services/lifecycle';
 import type { DeliveryRequest, IngestPage } from '../../src/services/ports';
 import { CaseIndex } from '../../src/store/case-index';
 import { Locks } from '../../src/store/lock';
-import { PostsSeenTwice } from '../../src/store/posts-seen-twice';
 import { Store } from '../../src/store/store';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
 
@@ -64,7 +63,7 @@ describe('alert generations', () => {
       recheck: async () => undefined,
       ingestBacklog: async () => 0,
     };
-    deps = { config, store, dispatch, locks: new Locks(redis, prefix), caseIndex: new CaseIndex(redis, prefix), postsSeenTwice: new PostsSeenTwice(redis, prefix), now: () => clock, logger: captureLogger().logger };
+    deps = { config, store, dispatch, locks: new Locks(redis, prefix), caseIndex: new CaseIndex(redis, prefix), now: () => clock, logger: captureLogger().logger };
   });
 
   afterAll(async () => {
@@ -129,25 +128,6 @@ describe('alert generations', () => {
     const third = await ingestPage(deps, page([complaint, again]));
     expect(third).toMatchObject({ newEvents: 0 });
     expect((await store.getAlert(next.id))!.count).toBe(1);
-  });
-
-  it('two pages carrying the same post at once count it once, whichever is evaluated first', async () => {
-    // A stream and a poll of one source both carry a new complaint. Page A stores it; page B finds
-    // it stored and takes the brand's lock first, counting it; then page A is evaluated.
-    const { evaluatePage } = await import('../../src/services/evaluate');
-    const twice = { ...post('3001', 'Hotel Zeezicht: de kamer was vies, het ontbijt koud en de receptie onbeschoft. Nooit meer!', clock), author: { id: 'u-twice', handle: 'twicepaged', followers: 250_000, verified: true } };
-    const [judgement] = analyze([{ text: twice.text, langHint: twice.langHint }]);
-    expect((await store.storeMentions([{ mention: twice, judgement, ingestedAt: clock }])).inserted).toBe(1);
-    const item = (isNew: boolean) => ({ mention: twice, judgement, isNew, ingestedAt: clock });
-    const byB = await evaluatePage(deps, BRAND.id, [item(false)]);
-    expect(byB).toMatchObject({ newEvents: 1, alerts: 1 });
-    const alert = (await store.listAlerts({ brandId: BRAND.id })).find((a) => a.post.postId === '3001')!;
-    expect(alert.count).toBe(1);
-    const byA = await evaluatePage(deps, BRAND.id, [item(true)]);
-    expect(byA).toMatchObject({ newEvents: 0 });
-    expect((await store.getAlert(alert.id))!.count).toBe(1);
-    const cases = (await store.listCases(BRAND.id)).filter((c) => c.alertIds?.includes(alert.id));
-    expect(cases.map((c) => c.posts)).toEqual([1]);
   });
 
   it('reads memberships recorded before fingerprint records existed (an alert-id key of a later generation)', async () => {
