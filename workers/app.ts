@@ -31,10 +31,10 @@ import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
 import { replanUndelivered } from '../src/services/outbox';
 import { HandedOnMemory } from '../src/store/handed-on';
+import { fullSweepReason, SweepRequests } from '../src/store/sweep-requests';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
 import { instrumentWorkers } from './instrument';
-import { fullSweepReason, SweepRequests } from '../src/store/sweep-requests';
 import { startStreams, type StreamOptions } from './stream';
 import { backoffFor, failedForGood, failureCodeOf, parseJob, recoverableFailure, runJob } from './adapters';
 import {
@@ -137,7 +137,7 @@ export interface Repwatch {
   receivers: ReceiverState;
   /** What is re-armed after Redis came back empty, now: SLA timers of critical alerts whose deadline is ahead, rechecks of open alerts' lead posts. */
   rearmTimers(): Promise<{ slaTimers: number; rechecks: number }>;
-  /** The sla role's minute job, now (tests; the schedule role runs it every minute): `full` says whether, and why, the full sweep ran. */
+  /** The sla role's minute job, now (tests; the schedule role schedules it every minute): `full` says whether, and why, the full sweep ran. */
   minuteSweep(): Promise<{ full: string | null; escalated: number }>;
   /** The `stream` role, when this process runs it: the sources whose live connection it holds. */
   streams?: { held(): string[] };

@@ -19,7 +19,7 @@ export const COUNTERS = {
   repwatch_poll_rate_limit_wait_seconds_total: { help: 'Seconds sources were told to wait by platform rate limits', labels: ['brand', 'source'] },
   repwatch_jobs_total: { help: 'Queue jobs finished, by queue and outcome (completed, retrying, failed)', labels: ['queue', 'outcome'] },
   repwatch_webhook_requests_total: { help: 'Platform webhook POSTs, by platform and outcome (accepted, refused, malformed: signed but not understood, unowned: items for accounts no source watches, unqueued)', labels: ['platform', 'outcome'] },
-  repwatch_full_sweeps_total: { help: 'Full sweeps run by the schedule role (lost SLA timers, events left marked, ended recovery windows), by reason (first, requested, backstop)', labels: ['reason'] },
+  repwatch_full_sweeps_total: { help: 'Full sweeps run by the minute sweep of the sla role (lost SLA timers, events left marked, ended recovery windows), by reason (first, requested, backstop)', labels: ['reason'] },
   repwatch_digests_total: { help: 'Digest deliveries, by brand, receiver and outcome (sent, already-sent, failed, skipped)', labels: ['brand', 'receiver', 'outcome'] },
 } as const satisfies Record<string, { help: string; labels: readonly string[] }>;
 

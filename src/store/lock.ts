@@ -2,11 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RepwatchError } from '../domain/errors';
 
-/**
- * A short Redis lock per key (SET NX PX, released only by its holder). Policy evaluation of one
- * brand reads and writes its storm trackers, cases and alerts; two ingest jobs of the same brand
- * must take turns, whatever process or host they run in.
- */
 /** An urgent waiter's mark lives this long unless renewed by its next try (every 20 ms at most): a waiter that died frees the lock soon. */
 const URGENT_MARK_MS = 1_000;
 
@@ -28,6 +23,11 @@ if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
 end
 return 0`;
 
+/**
+ * A short Redis lock per key (SET NX PX, released only by its holder). Policy evaluation of one
+ * brand reads and writes its storm trackers, cases and alerts; two ingest jobs of the same brand
+ * must take turns, whatever process or host they run in.
+ */
 export class Locks {
   constructor(
     private readonly redis: Redis,

@@ -7,7 +7,7 @@ export const SWEEP_REQUEST_HOLDS_MS = 90_000;
 export const FULL_SWEEP_EVERY_MS = 15 * 60_000;
 
 /**
- * Asks the schedule role for a full sweep. The full sweep's queries (critical alerts past their
+ * Asks the minute sweep (sla role) for a full sweep. The full sweep's queries (critical alerts past their
  * deadline, events still marked undelivered, recovery windows that ended, SLA timers to re-arm) are
  * not lookups by `_id`: each reads its whole collection on FerretDB, seconds a minute on a
  * store of a few hundred thousand posts, and most minutes they find nothing. So the minute sweep

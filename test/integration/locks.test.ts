@@ -35,18 +35,8 @@ describe('brand locks (real Redis)', () => {
     expect(waited).toBeGreaterThanOrEqual(250);
     expect(waited).toBeLessThan(3_000);
   });
-});
 
-describe('an urgent waiter (an escalation, an acknowledgement) does not wait behind a busy brand (real Redis)', () => {
-  const prefix = `{${uniqueName('urgent')}}`;
-  const redis = new Redis(REDIS_URL());
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
-
-  it('gets the lock when the page holding it is done, though pages take it again at once', async () => {
+  it('an urgent waiter (an escalation, an acknowledgement) gets the lock when the page holding it is done, though pages take it again at once', async () => {
     const locks = new Locks(redis, prefix, 2_000, 5_000);
     let pagesDone = 0;
     let stop = false;
