@@ -535,14 +535,15 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
         if ((await redis.exists(mark)) === 1) return;
         logger.warn({ why }, 'job schedulers missing from Redis (restarted empty or flushed): re-creating them');
         await armSchedulers();
+        // Overdue alerts whose timers went with Redis are the full sweep's: asked for in the new Redis
+        // first, since the mark is back and a failure below is not healed again.
+        await sweepRequests.request(now());
         // Delivery jobs handed on before the loss went with Redis: the outbox sweep plans them again.
         const remarked = await store.remarkUndeliveredSince(new Date(now() - REDELIVER_AFTER_REDIS_LOSS_MS).toISOString());
         // Planned again now rather than at the next minute sweep (deterministic job ids: no second job, no second send).
         if (remarked) logger.warn({ events: remarked, replanned: await replanUndelivered(lifecycleDeps, 0) }, 'events of the last hours planned again after Redis came back empty');
         // Timers that lived only in Redis: SLA escalations and the engagement rechecks of open alerts.
         logger.warn({ slaTimers: await rearmSlaTimers(recoveryDeps), rechecks: await rearmRechecks(recoveryDeps) }, 'timers re-armed after Redis came back empty');
-        // Overdue alerts whose timers went with Redis are the full sweep's: asked for in the new Redis.
-        await sweepRequests.request(now());
       } catch (err) {
         logger.warn({ why, err: (err as Error).message }, 'could not check the job schedulers; trying again later');
       } finally {
