@@ -6,7 +6,7 @@ import type { Logger } from '../src/logger';
 import { createNotifiers } from '../src/notifiers';
 import { deliverEvent, type DeliverOutcome } from '../src/services/deliver';
 import { ingestPage, pageBearsAlerts, type IngestOutcome } from '../src/services/ingest';
-import { pollSource, type PollOutcome } from '../src/services/poll';
+import { pageKeyOf, pollSource, type PollOutcome } from '../src/services/poll';
 import type { Dispatch } from '../src/services/ports';
 import type { Alert } from '../src/domain/alert';
 import { acknowledgeAlert, escalateIfOverdue, escalateOverdue, resolveAlert, sweep } from '../src/services/lifecycle';
@@ -456,7 +456,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
           const at = now();
           try {
             const mentions = await receiver.fetch({ brand, source, cursor: null, now: at, secrets, configDir: config.dir, logger: logger.child({ brand: brandId, source: sourceId, role: 'webhook' }) }, items);
-            if (mentions.length) await dispatch.ingest({ brandId, sourceId, polledAt: at, mentions }, `webhook-${String(job.id).slice(-16)}`);
+            if (mentions.length) await dispatch.ingest({ brandId, sourceId, polledAt: at, mentions }, `webhook-${pageKeyOf(job.id, mentions)}`);
             await sourceHealth.succeeded(brandId, sourceId, mentions.length, at);
             return { mentions: mentions.length };
           } catch (err) {

@@ -7,7 +7,7 @@ import type { Cursor, StreamConnector } from '../src/connectors/connector';
 import { isRepwatchError } from '../src/domain/errors';
 import type { Mention } from '../src/domain/mention';
 import { scrubSecrets, type Logger } from '../src/logger';
-import { keyOf } from '../src/services/poll';
+import { pageKeyOf } from '../src/services/poll';
 import type { Dispatch } from '../src/services/ports';
 import type { SourceHealth } from '../src/store/source-health';
 import type { SourceState } from '../src/store/source-state';
@@ -161,7 +161,7 @@ export function startStreams(options: StreamOptions): StreamRole {
         if (failure) return;
         try {
           const now = options.now();
-          if (mentions.length) await options.dispatch.ingest({ brandId, sourceId: source.id, polledAt: now, mentions }, `stream-${keyOf(cursor)}`);
+          if (mentions.length) await options.dispatch.ingest({ brandId, sourceId: source.id, polledAt: now, mentions }, `stream-${pageKeyOf(cursor, mentions)}`);
           if (cursor && JSON.stringify(cursor) !== JSON.stringify(savedCursor)) {
             await options.sourceState.save(brandId, stateId, { cursor, resumeAt: 0, hasMore: false });
             savedCursor = cursor;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config, Secrets } from '../config/load';
 import { connectorFor } from '../connectors';
 import { RepwatchError } from '../domain/errors';
+import type { Mention } from '../domain/mention';
 import type { Logger } from '../logger';
 import type { DeadLetters } from '../store/dead-letters';
 import type { SourceState } from '../store/source-state';
@@ -34,8 +35,20 @@ export function keyOf(value: unknown): string {
 }
 
 /**
+ * The key of a page handed on to ingest: where it was fetched from *and* the posts it carries. The
+ * key names the page's ingest job, which BullMQ keeps for an hour after it finishes and treats a
+ * second add under the same id as done. A page fetched again from the same place (the poll died
+ * before moving the cursor, Redis lost it, a webhook job ran again) that now carries more posts is
+ * then a job of its own rather than swallowed by the first fetch's finished one.
+ */
+export function pageKeyOf(origin: unknown, mentions: readonly Pick<Mention, 'platform' | 'postId'>[]): string {
+  return keyOf({ from: origin ?? null, posts: mentions.map((m) => `${m.platform}-${m.postId}`) });
+}
+
+/**
  * One poll of one (brand, source): one connector call, its page handed on as one ingest job, and
- * only then the cursor moved. A crash in between re-polls the same page, which ingest absorbs.
+ * only then the cursor moved. A crash in between re-polls the same page (or a longer one, under a
+ * key of its own), which ingest absorbs.
  */
 export async function pollSource(deps: PollDeps, brandId: string, sourceId: string): Promise<PollOutcome> {
   const brand = deps.config.brands.find((b) => b.id === brandId);
@@ -66,7 +79,7 @@ export async function pollSource(deps: PollDeps, brandId: string, sourceId: stri
       configDir: deps.config.dir,
       logger,
     });
-    const pageKey = keyOf(state.cursor);
+    const pageKey = pageKeyOf(state.cursor, result.mentions);
     const next = { cursor: result.cursor, resumeAt: result.resumeAt ?? 0, hasMore: result.hasMore && !result.resumeAt };
     if (result.mentions.length) {
       // The key names the page's job and its entry in the source's checkpoint (pending until judged,

@@ -5,7 +5,9 @@ import type { Dispatch, IngestPage } from '../../src/services/ports';
 import { DeadLetters } from '../../src/store/dead-letters';
 import { SourceState } from '../../src/store/source-state';
 import { Store } from '../../src/store/store';
-import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
+import { startRepwatch, type Repwatch } from '../../workers/app';
+import { zeezichtPost } from '../fixtures/mention';
+import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
 
 const RESET = 1_900_000_000; // x-rate-limit-reset, unix seconds
 
@@ -176,5 +178,59 @@ describe('partial platform errors and cursors that outlive Redis (real Redis and
     expect((await state.checkpoint('voltabank', 'x'))!.updatedAt).toBe(written);
     await redis.del(key);
     expect((await state.get('voltabank', 'x')).cursor).toMatchObject({ sinceId: '2005' });
+  });
+});
+
+describe('a page fetched again from the same cursor (real queues, Redis and the MongoDB-compatible server)', () => {
+  const prefix = `{${uniqueName('refetch')}}`;
+  const dbName = uniqueName('refetch');
+  const posts = Array.from({ length: 4 }, (_, i) => zeezichtPost(1_893_000_000_000_000_000n, i + 1, `Hotel Zeezicht bericht ${i + 1}`, 100));
+  let app: Repwatch | undefined;
+
+  afterAll(async () => {
+    await app?.store.conn.dropDatabase().catch(() => undefined);
+    await app?.close();
+    const redis = new Redis(REDIS_URL());
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('with more posts than the first time (the poll died before moving the cursor): the posts the first fetch did not carry are stored too', async () => {
+    // Posts a minute apart replayed at real speed: a page is what has "appeared" by the poll's time.
+    const loaded = makeConfig(
+      {
+        brands: { brands: [{ id: 'hotel-zeezicht', name: 'Hotel Zeezicht', keywords: ['Hotel Zeezicht'], sources: [{ id: 'feed', platform: 'replay', file: 'posts.jsonl', speed: 1, pageSize: 10 }] }] },
+        extra: { 'posts.jsonl': posts.map((p) => JSON.stringify(p)).join('\n') + '\n' },
+      },
+      {},
+    );
+    const startedAt = 1_800_000_000_000;
+    let clock = startedAt + 30_000; // post 1 only
+    app = await startRepwatch({ ...loaded, logger: captureLogger().logger, redisUrl: REDIS_URL(), mongoUri: MONGODB_URI(), dbName, queuePrefix: prefix, roles: ['poll', 'ingest'], now: () => clock });
+    const sourceState = new SourceState(app.redis, prefix, app.store);
+    await sourceState.save('hotel-zeezicht', 'feed', { cursor: { offset: 0, startedAt }, resumeAt: 0 });
+    const stored = () => app!.store.models.Mention.countDocuments({});
+
+    // The first poll hands its page on and dies before it moves the cursor; its page is judged at once.
+    const save = SourceState.prototype.save;
+    let died = false;
+    const spy = jest.spyOn(SourceState.prototype, 'save').mockImplementation(async function (this: SourceState, ...args) {
+      if (!died) {
+        died = true;
+        await waitFor('the first page judged', async () => (await stored()) === 1);
+        clock = startedAt + 200_000; // by the retry, posts 1-4 have appeared
+        throw new Error('poll process died here');
+      }
+      return save.apply(this, args);
+    });
+    try {
+      await app.queues.poll.add('poll', { brandId: 'hotel-zeezicht', sourceId: 'feed' }, { attempts: 2, backoff: { type: 'fixed', delay: 100 } });
+      // The retry fetches from the same cursor and finds four posts: none may be lost to the first page's finished job.
+      await waitFor('all four posts stored', async () => (await stored()) === 4, 15_000);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await sourceState.get('hotel-zeezicht', 'feed')).cursor).toMatchObject({ offset: 4 });
   });
 });
