@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   RW_ERR_RECEIVER_GONE: { retryable: false, summary: 'a webhook receiver answered 410 Gone: it is disabled, and later deliveries to it are recorded failed without a request until it is enabled again' },
   RW_ERR_DELIVERY_DEFERRED: { retryable: true, summary: 'an earlier event of the same alert to the same receiver (or the first message of a Slack thread) is still being delivered; this one is tried again after it' },
   RW_ERR_STORE_UNAVAILABLE: { retryable: true, summary: 'MongoDB or Redis could not be reached' },
+  RW_ERR_LOCK_LOST: { retryable: true, summary: "a brand's lock was lost while a page or a change held it (Redis restarted empty); nothing was written and the job is tried again" },
   RW_ERR_MODEL_INVALID: { retryable: false, summary: 'a shipped analysis model file is missing, corrupt or from another version; `npm run train` rebuilds it' },
   RW_ERR_ALERT_STATE: { retryable: false, summary: 'an alert cannot make that change (acknowledging or resolving an alert that is already resolved)' },
   RW_ERR_SERVICES: { retryable: false, summary: 'the local services (Redis, FerretDB) could not be started' },

@@ -45,7 +45,7 @@ export async function refreshCoverage(deps: CoverageDeps, brandId: string, sourc
   const brand = deps.config.brands.find((b) => b.id === brandId);
   if (!brand) return undefined;
   const fp = coverageFingerprintOf(brandId, sourceId);
-  return deps.locks.withLock(`brand:${brandId}`, async () => {
+  return deps.locks.withLock(`brand:${brandId}`, async (held) => {
     const open = await deps.deadLetters.list({ status: 'open', queue: 'ingest', brandId, sourceId });
     const { blindness } = await blindnessOfSource(deps, brandId, sourceId);
     const problems: Problems = { pages: open, blindness };
@@ -103,6 +103,7 @@ export async function refreshCoverage(deps: CoverageDeps, brandId: string, sourc
       newHead = { fingerprint: fp, alertId: id, generation };
     }
 
+    await held.confirm();
     const { events } = await deps.store.appendEvents([change]);
     await deps.store.saveAlerts([change.alert], current && current.id === change.alert.id ? new Set([current.id]) : undefined);
     if (newHead) await deps.store.setAlertHeads([newHead], head ? new Set([fp]) : undefined);

@@ -32,7 +32,7 @@ import type { TermClusterTracker } from '../domain/term-clusters';
 import type { Logger } from '../logger';
 import type { CaseIndex } from '../store/case-index';
 import type { HandedOnMemory } from '../store/handed-on';
-import type { Locks } from '../store/lock';
+import type { HeldLock, Locks } from '../store/lock';
 import { countedPosts, membershipDocs } from '../store/memberships';
 import { copyOfHead, withEventId, type Store } from '../store/store';
 import { caseIdsReachedBy, caseSettingsOf, indexCases } from './cases';
@@ -97,7 +97,7 @@ export async function evaluatePage(deps: EvaluateDeps, brandId: string, items: E
   const brand = deps.config.brands.find((b) => b.id === brandId);
   if (!brand) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no brand "${brandId}" (config changed?)`);
   if (items.length === 0) return { alerts: 0, newEvents: 0, deliveries: 0, stormsStarted: 0 };
-  const decided = await deps.locks.withLock(`brand:${brand.id}`, () => evaluateLocked(deps, brand, items));
+  const decided = await deps.locks.withLock(`brand:${brand.id}`, (held) => evaluateLocked(deps, brand, items, held));
   const { events, newEvents, alerts, toRecheck, stormsStarted, priorEventIds } = decided;
   const policy = brand.effectivePolicy;
   // Deliveries by route, SLA timers for critical alerts: the outbox plans them from the events still marked undelivered.
@@ -122,7 +122,7 @@ export function pageBrandOf(brand: ResolvedBrand): PageBrand {
  * The page under the brand's lock: one read step, the pure steps (src/domain/page-steps), one
  * write step. Each step's result names what it changed; only the write step writes.
  */
-async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[]): Promise<Decided> {
+async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[], held: HeldLock): Promise<Decided> {
   const pageBrand = pageBrandOf(brand);
   const ctx = pageContext(pageBrand, deps.now());
   const judged = judgePosts(pageBrand, items);
@@ -138,6 +138,7 @@ async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: E
   const recovery = followRecovery(ctx, posts, { ...cases, book: cases.book, postCases: read.postCases });
   const events = pageEvents(ctx, cases.book);
 
+  await held.confirm();
   const written = await writePage(deps, brand, ctx.now, {
     events,
     book: cases.book,

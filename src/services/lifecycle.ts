@@ -32,7 +32,7 @@ async function change(
   if (!found) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
   // The brand's lock: an ingest job may be updating the same alert or case right now. Taken as
   // urgent: an escalation or an acknowledgement does not wait behind the brand's bulk ingest.
-  return deps.locks.withLock(`brand:${found.brandId}`, async () => {
+  return deps.locks.withLock(`brand:${found.brandId}`, async (held) => {
     // Read again under the lock; gone meanwhile (its database dropped, say) is the same coded error.
     const alert = await deps.store.getAlert(alertId);
     if (!alert) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no alert "${alertId}"`);
@@ -42,6 +42,7 @@ async function change(
     // Written outside a queue job, nothing retries this change if the process dies before its
     // events are handed on: the full sweep is asked to look first.
     if (by !== 'sla') await deps.sweepRequests?.request(now);
+    await held.confirm();
     const recorded = withEventId({ type, alert: applied, at: new Date(now).toISOString(), by, ...(comment ? { comment } : {}) });
     const next = recorded.alert;
     const { events } = await deps.store.appendEvents([recorded]);
@@ -115,11 +116,12 @@ export async function settleRecoveries(deps: LifecycleDeps): Promise<string[]> {
   for (const brandId of new Set(due.map((c) => c.brandId))) {
     const brand = deps.config.brands.find((b) => b.id === brandId);
     if (!brand) continue;
-    await deps.locks.withLock(`brand:${brandId}`, async () => {
+    await deps.locks.withLock(`brand:${brandId}`, async (held) => {
       const now = deps.now();
       const ids = due.filter((c) => c.brandId === brandId).map((c) => c.id);
       const current = [...(await deps.store.getCases(ids)).values()];
       const changed = current.filter((c) => settleRecovery(c, now) !== c).map((c) => settleRecovery(c, now));
+      await held.confirm();
       await saveCases(deps, brand, changed, now, new Set(ids));
       settled.push(...changed.map((c) => c.id));
     });

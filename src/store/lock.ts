@@ -23,6 +23,18 @@ if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
 end
 return 0`;
 
+/** What the holder of a lock can ask of it while it runs. */
+export interface HeldLock {
+  /**
+   * Throws RW_ERR_LOCK_LOST (retryable) unless this holder still holds the lock: called just before
+   * the holder writes. Renewal keeps the lock through a slow store, but a Redis restarted empty
+   * forgets it, and another page or an acknowledgement then takes it while this one still runs:
+   * two read-modify-writes of the same alerts would give one version two events. Holding it at this
+   * check means no one else held it since it was taken (only this holder sets its token).
+   */
+  confirm(): Promise<void>;
+}
+
 /**
  * A short Redis lock per key (SET NX PX, released only by its holder). Policy evaluation of one
  * brand reads and writes its storm trackers, cases and alerts; two ingest jobs of the same brand
@@ -48,7 +60,7 @@ export class Locks {
    * escalation did, over 120 s). An urgent waiter marks the lock while it waits; others do not
    * take a marked lock, so it gets the lock when the page that holds it is done.
    */
-  async withLock<T>(name: string, fn: () => Promise<T>, options: { urgent?: boolean } = {}): Promise<T> {
+  async withLock<T>(name: string, fn: (held: HeldLock) => Promise<T>, options: { urgent?: boolean } = {}): Promise<T> {
     const key = `${this.prefix}:lock:${name}`;
     const token = randomUUID();
     const deadline = Date.now() + this.waitMs;
@@ -63,8 +75,13 @@ export class Locks {
     const renew = setInterval(() => {
       this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1, key, token, String(this.ttlMs)).catch(() => undefined);
     }, Math.max(100, Math.floor(this.ttlMs / 3)));
+    const held: HeldLock = {
+      confirm: async () => {
+        if ((await this.redis.get(key)) !== token) throw new RepwatchError('RW_ERR_LOCK_LOST', `the lock on ${name} was lost while held (Redis restarted empty, or the holder stalled past ${this.ttlMs / 1000} s): nothing was written`);
+      },
+    };
     try {
-      return await fn();
+      return await fn(held);
     } finally {
       clearInterval(renew);
       await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, key, token);

@@ -9,25 +9,14 @@ import type { DeliveryRequest, IngestPage } from '../../src/services/ports';
 import { CaseIndex } from '../../src/store/case-index';
 import { Locks } from '../../src/store/lock';
 import { Store } from '../../src/store/store';
+import { influencerPost } from '../fixtures/mention';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName } from '../helpers';
 
 const BRAND = { id: 'hotel-zeezicht', name: 'Hotel Zeezicht', keywords: ['Hotel Zeezicht'], topics: { rooms: ['kamer', 'room'] }, sources: [{ id: 'r', platform: 'replay', file: 'posts.jsonl' }] };
 const START = Date.parse('2026-03-10T09:00:00Z');
 const MIN = 60_000;
 
-function post(id: string, text: string, at: number): Mention {
-  return {
-    platform: 'x',
-    postId: id,
-    brandId: BRAND.id,
-    url: `https://x.com/femkesprint/status/${id}`,
-    author: { id: 'u-femke', handle: 'femkesprint', followers: 312_400, verified: true },
-    text,
-    langHint: 'nl',
-    createdAt: new Date(at).toISOString(),
-    engagement: { likes: 40, reposts: 12, replies: 9, quotes: 1 },
-  };
-}
+const post = influencerPost;
 
 /**
  * Alert generations are idempotent: a post counted in an alert is never counted again in a later
