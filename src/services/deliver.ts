@@ -27,8 +27,8 @@ export interface DeliverDeps {
   defer?: (ms: number) => Promise<never>;
   /** Where receivers disabled by a 410 are kept; default on `store`. */
   receiverState?: ReceiverState;
-  /** Who is sending an (event, receiver) now (store/delivery-claims.ts). */
-  claims: Pick<DeliveryClaims, 'claim'>;
+  /** Who is sending an (event, receiver) now, and which are finished (store/delivery-claims.ts). */
+  claims: Pick<DeliveryClaims, 'claim' | 'finish' | 'finished'>;
 }
 
 /** One delivery job's orders. */
@@ -66,6 +66,14 @@ const REPEATABLE = new Set<AlertEvent['type']>(['alert.triggered', 'alert.update
  * Redis) or is retrying for hours. The earlier one is then superseded if it ever comes.
  */
 export const ORDER_WAIT_LIMIT_MS = 2 * 60 * 60_000;
+/**
+ * How long a later event waits in place for an earlier one of its alert that is being sent right
+ * now (handed on within ORDER_IN_PLACE_RECENT_MS), asking Redis whether it finished: the usual case
+ * under load, where both jobs run at once. Past it, or for an older one (retrying), the job reads
+ * the delivery records and is put back.
+ */
+const ORDER_IN_PLACE_WAIT_MS = 3_000;
+const ORDER_IN_PLACE_RECENT_MS = 60_000;
 /** How long a job waits in place for another job to start a Slack thread before it retries later. */
 const THREAD_WAIT_MS = 5_000;
 const THREAD_POLL_MS = 100;
@@ -121,25 +129,34 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
   const logger = deps.logger.child({ receiver: receiverId, event: event.id, seq: event.seq });
   const receiverState = deps.receiverState ?? new ReceiverState(store);
 
+  // Said in Redis once the store records it, for a later event of the alert waiting for this one.
+  const finished = async () => {
+    if (!reminder) await deps.claims.finish(event.id, receiverId).catch((err: Error) => logger.warn({ err: err.message }, 'could not note the delivery finished in Redis: a later event waiting for it reads the store instead'));
+  };
+
   const disabled = await receiverState.isDisabled(receiverId);
   if (disabled) {
     await store.markDeliveryFailed(event.id, receiverId, { code: 'RW_ERR_RECEIVER_GONE', message: `receiver "${receiverId}" is disabled since ${new Date(disabled.since).toISOString()}: ${disabled.reason}` });
     if (!reminder) await store.closeDeliveries(event.alertId, receiverId, [event.seq]);
+    await finished();
     logger.info({ code: 'RW_ERR_RECEIVER_GONE' }, 'not sent: the receiver is disabled');
     return { status: 'receiver-disabled' };
   }
 
   const log: NotificationLogRecord = (await store.getNotificationLog(event.alertId, receiverId)) ?? {};
-  const open = Object.values(log.open ?? {});
+  let open = Object.values(log.open ?? {});
   if (!reminder) {
     // Never after a later one: the receiver would end in an older state (a page after its acknowledgement).
     if (log.lastSentSeq !== undefined && log.lastSentSeq > event.seq && log.lastSentEventId) {
       await supersede(store, event.alertId, receiverId, [{ eventId: event.id, seq: event.seq, at: 0 }], log.lastSentEventId);
+      await finished();
       logger.info({ by: log.lastSentEventId }, 'superseded: a later event of the alert was sent first');
       return { status: 'superseded', by: log.lastSentEventId };
     }
     if (modeOf(deps, notifier) === 'every') {
-      const waitingFor = await unfinishedBefore(deps, event, receiverId, open);
+      const { unfinished: waitingFor, finished: done } = await earlierDeliveries(deps, event, receiverId, open);
+      // Those finished since the log was read took themselves off it: nothing below supersedes them.
+      open = open.filter((o) => !done.has(o.eventId));
       if (waitingFor.length) {
         if (!finalAttempt) return wait(deps, `event ${event.id} waits for ${waitingFor[0].eventId} (earlier, to the same receiver)`, log.open?.[openKeyOf(event.seq)]);
         // Out of attempts: sending keeps the order anyway, the earlier one is superseded if it comes later.
@@ -157,6 +174,7 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
       // Its record may not say so yet (the job ended between the two writes); the events it stood for are done.
       await store.markSentEarlier(event.id, receiverId, sentBefore);
       await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
+      await finished();
     }
     // The reminder chain goes on from here, at the time it was due; job ids are deterministic, so
     // a reminder still waiting is not doubled.
@@ -180,6 +198,7 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
       else await store.releaseThread(threadKey, receiverId, claimant);
     }
     if (!reminder) await supersede(store, event.alertId, receiverId, open.filter((o) => o.seq < event.seq), event.id);
+    await finished();
     logger.debug({ httpStatus: receipt.status }, 'delivered');
     await scheduleNextReminder(deps, job, found, reminder, at);
     return { status: 'sent', httpStatus: receipt.status, eventAt: event.at };
@@ -192,7 +211,10 @@ export async function deliverEvent(deps: DeliverDeps, job: DeliverJob, finalAtte
     const message = err instanceof Error ? err.message : String(err);
     const final = finalAttempt || !isRetryable(err);
     await store.markDeliveryError(event.id, receiverId, { code, message }, final);
-    if (final && !reminder) await store.closeDeliveries(event.alertId, receiverId, [event.seq]);
+    if (final && !reminder) {
+      await store.closeDeliveries(event.alertId, receiverId, [event.seq]);
+      await finished();
+    }
     if (isGone(err)) {
       // Standard Webhooks: 410 Gone asks the sender to stop. Operators see it (ReceiverState) and enable it again.
       const state = await receiverState.disable(receiverId, message, 'RW_ERR_RECEIVER_GONE', deps.now());
@@ -224,23 +246,44 @@ function modeOf(deps: DeliverDeps, notifier: Notifier): DeliveryMode {
 }
 
 /**
- * Earlier events of the alert handed on to this receiver and not finished. An entry whose delivery
- * record is final already (its job ended between sending and closing it) is closed here; one
- * handed on longer ago than ORDER_WAIT_LIMIT_MS is not waited for.
+ * Earlier events of the alert handed on to this receiver: those not finished, and those found
+ * finished. Redis says which finished (their jobs note it); for ones handed on just now (being sent
+ * beside this job) it is asked again for up to ORDER_IN_PLACE_WAIT_MS. Only what Redis does not
+ * know is read from the delivery records: an entry whose record is final already (its job ended
+ * between recording and closing it) is closed here. One handed on longer ago than
+ * ORDER_WAIT_LIMIT_MS is not waited for.
  */
-async function unfinishedBefore(deps: DeliverDeps, event: AlertEvent, receiverId: string, open: OpenDelivery[]): Promise<OpenDelivery[]> {
+async function earlierDeliveries(deps: DeliverDeps, event: AlertEvent, receiverId: string, open: OpenDelivery[]): Promise<{ unfinished: OpenDelivery[]; finished: Set<string> }> {
   const earlier = open.filter((o) => o.seq < event.seq && o.at > deps.now() - ORDER_WAIT_LIMIT_MS);
+  const finished = await finishedInRedis(deps, earlier, receiverId);
+  const unknown = earlier.filter((o) => !finished.has(o.eventId));
   const unfinished: OpenDelivery[] = [];
-  const finished: number[] = [];
+  const closed: number[] = [];
   // Their records in one read.
-  const records = await deps.store.getDeliveries(earlier.map((o) => o.eventId), receiverId);
-  for (const o of earlier) {
+  const records = await deps.store.getDeliveries(unknown.map((o) => o.eventId), receiverId);
+  for (const o of unknown) {
     const record = records.get(o.eventId);
-    if (record && record.status !== 'pending') finished.push(o.seq);
-    else unfinished.push(o);
+    if (record && record.status !== 'pending') {
+      closed.push(o.seq);
+      finished.add(o.eventId);
+    } else unfinished.push(o);
   }
-  await deps.store.closeDeliveries(event.alertId, receiverId, finished);
-  return unfinished.sort((a, b) => a.seq - b.seq);
+  await deps.store.closeDeliveries(event.alertId, receiverId, closed);
+  return { unfinished: unfinished.sort((a, b) => a.seq - b.seq), finished };
+}
+
+/** Which of `earlier` Redis says are finished, waiting in place while the rest were handed on just now. */
+async function finishedInRedis(deps: DeliverDeps, earlier: OpenDelivery[], receiverId: string): Promise<Set<string>> {
+  if (earlier.length === 0) return new Set();
+  const until = Date.now() + ORDER_IN_PLACE_WAIT_MS;
+  let pause = 10;
+  for (;;) {
+    const finished = await deps.claims.finished(earlier.map((o) => o.eventId), receiverId);
+    const rest = earlier.filter((o) => !finished.has(o.eventId));
+    if (rest.length === 0 || Date.now() >= until || rest.some((o) => o.at < deps.now() - ORDER_IN_PLACE_RECENT_MS)) return finished;
+    await sleep(pause);
+    pause = Math.min(pause * 2, 100);
+  }
 }
 
 /** Events made needless by `by`: recorded superseded and taken off the open list. */

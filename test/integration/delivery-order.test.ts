@@ -44,7 +44,11 @@ const ROUTING = (receivers: string[]) => `route:\n  receivers: [${receivers.join
 class HookReceiver {
   readonly secret = newWebhookSecret();
   readonly requests: { id: string; status: number; at: number }[] = [];
+  /** Ids as their requests arrive (before the answer). */
+  readonly arrived: string[] = [];
   answer: (id: string) => number = () => 204;
+  /** How long the receiver takes to answer a request. */
+  holdMs: (id: string) => number = () => 0;
   private server?: Server;
 
   get accepted(): string[] {
@@ -59,9 +63,12 @@ class HookReceiver {
       req.on('end', () => {
         wh.verify(raw, req.headers as Record<string, string>);
         const id = String(req.headers['webhook-id']);
-        const status = this.answer(id);
-        this.requests.push({ id, status, at: Date.now() });
-        res.writeHead(status).end();
+        this.arrived.push(id);
+        setTimeout(() => {
+          const status = this.answer(id);
+          this.requests.push({ id, status, at: Date.now() });
+          res.writeHead(status).end();
+        }, this.holdMs(id));
       });
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -163,6 +170,8 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     await h?.close();
     h = undefined;
     hook.requests.length = 0;
+    hook.arrived.length = 0;
+    hook.holdMs = () => 0;
   });
   afterAll(() => hook.stop());
 
@@ -222,6 +231,25 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     }
     const all = await records(h);
     expect(all.map((r) => r.status).sort()).toEqual(sent.map(() => 'sent'));
+  });
+
+  it('every mode: a later event handed on while the earlier one is being sent waits for it in place, reading no delivery records', async () => {
+    hook.answer = () => 204;
+    h = await startDelivering([{ id: 'crm', type: 'webhook', url, secretEnv: 'HOOK_SECRET', timeout: '5s' }], { HOOK_SECRET: hook.secret });
+    const getDeliveries = jest.spyOn(h.app.store, 'getDeliveries');
+    const { alert, event: first } = await change(h, alertOf('hotel-zeezicht/x/in-place-1'), 'alert.triggered');
+    hook.holdMs = (id) => (id === first.id ? 600 : 0);
+    await waitFor('the trigger to reach the receiver', () => hook.arrived.includes(first.id));
+    const { event: update } = await change(h, alert, 'alert.updated');
+    await waitFor('the update to be delivered', () => hook.accepted.includes(update.id), 15_000);
+
+    expect(hook.accepted).toEqual([first.id, update.id]);
+    expect(hook.arrived.indexOf(update.id)).toBe(1);
+    // It learned from Redis that the trigger went out: no read of the records, no turn back in the queue.
+    expect(getDeliveries.mock.calls.filter(([ids]) => ids.length > 0)).toEqual([]);
+    const job = await h.app.queues.deliver.getJob(deliveryJobOf({ eventId: update.id, receiverId: 'crm' }).id);
+    expect(job?.attemptsStarted).toBe(1);
+    expect((await records(h)).map((r) => r.status)).toEqual(['sent', 'sent']);
   });
 
   it('an event planned again after Redis lost its reminder: the reminder comes back at its time, nothing is sent twice', async () => {
