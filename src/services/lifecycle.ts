@@ -2,6 +2,7 @@ import type { Alert, AlertEvent, AlertEventType } from '../domain/alert';
 import { acknowledgeCase, resolveCase, settleRecovery } from '../domain/cases';
 import { RepwatchError } from '../domain/errors';
 import { acknowledge, escalate, isOverdue, resolve } from '../domain/lifecycle';
+import { alertsOfStorm } from '../store/queries';
 import { withEventId } from '../store/store';
 import type { SweepRequests } from '../store/sweep-requests';
 import { caseSettingsOf, saveCases } from './cases';
@@ -59,7 +60,7 @@ async function change(
     // A storm is handled as one: its grouped alerts are acknowledged and resolved with it.
     let memberEvents: AlertEvent[] = [];
     if (next.kind === 'storm' && (type === 'alert.acknowledged' || type === 'alert.resolved')) {
-      const members = (await deps.store.listAlerts({ brandId: next.brandId })).filter((a) => a.stormId === next.id && a.status !== 'resolved' && (type === 'alert.resolved' || a.status === 'triggered'));
+      const members = (await alertsOfStorm(deps.store, next.id, 0)).filter((a) => a.brandId === next.brandId && a.status !== 'resolved' && (type === 'alert.resolved' || a.status === 'triggered'));
       const changes = members.map((a) => withEventId({ type, alert: type === 'alert.acknowledged' ? acknowledge(a, by, now) : resolve(a, by, now), at: new Date(now).toISOString(), by }));
       memberEvents = (await deps.store.appendEvents(changes)).events;
       await deps.store.saveAlerts(changes.map((c) => c.alert));

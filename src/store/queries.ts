@@ -94,7 +94,7 @@ export async function postsOfAlert(store: Store, alertId: string, limit = 50): P
     .slice(0, limit);
 }
 
-/** Single-post alerts that joined a storm. */
+/** Single-post alerts that joined a storm, newest first (`limit` 0: all of them). */
 export async function alertsOfStorm(store: Store, stormId: string, limit = 200): Promise<Alert[]> {
   const docs = await store.models.Alert.collection.find({ stormId }).sort({ createdAt: -1 }).limit(limit).toArray();
   return docs.map((d) => withoutId<Alert>(d));
