@@ -31,6 +31,7 @@ import type { ApiDeps } from '../src/api/deps';
 import { Store } from '../src/store/store';
 import { replanUndelivered } from '../src/services/outbox';
 import { HandedOnMemory } from '../src/store/handed-on';
+import { PageOverlaps } from '../src/store/page-overlaps';
 import { fullSweepReason, SweepRequests } from '../src/store/sweep-requests';
 import { createMetrics } from '../src/metrics';
 import { DIGEST_QUEUE, digestJobSchema, runDigest, syncDigestSchedulers, type DigestOutcome } from '../src/services/digest';
@@ -262,7 +263,7 @@ export async function startRepwatch(options: StartOptions): Promise<Repwatch> {
     },
   };
   const sweepRequests = new SweepRequests(redis, prefix);
-  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix), sweepRequests };
+  const lifecycleDeps = { config, store, dispatch, locks, caseIndex, now, logger, handedOn: new HandedOnMemory(redis, prefix), pageOverlaps: new PageOverlaps(redis, prefix), sweepRequests };
   const recoveryDeps: RecoveryDeps = {
     ...lifecycleDeps,
     deadLetters,

@@ -34,6 +34,7 @@ import type { CaseIndex } from '../store/case-index';
 import type { HandedOnMemory } from '../store/handed-on';
 import type { HeldLock, Locks } from '../store/lock';
 import { countedPosts, membershipDocs } from '../store/memberships';
+import type { PageOverlaps } from '../store/page-overlaps';
 import { copyOfHead, withEventId, type Store } from '../store/store';
 import { caseIdsReachedBy, caseSettingsOf, indexCases } from './cases';
 import { handOnEvents } from './outbox';
@@ -52,6 +53,17 @@ export interface EvaluateDeps {
   logger: Logger;
   /** Events this process handed on (see HandedOnMemory): the outbox reads fewer back. */
   handedOn?: HandedOnMemory;
+  /** Pages that found posts stored already (see PageOverlaps): without it, a post a page stored first is taken to be counted nowhere yet. */
+  pageOverlaps?: PageOverlaps;
+}
+
+export interface EvaluateOptions {
+  /**
+   * Asked under the brand's lock: whether another page may have counted this page's new posts
+   * already (it found them stored and took the lock first). Then their memberships and cases are
+   * read like those of posts seen before. Absent: they are not.
+   */
+  newPostsMaybeCounted?: () => Promise<boolean>;
 }
 
 export interface EvaluateItem {
@@ -93,11 +105,11 @@ interface Decided {
  * the lock is released. Safe to repeat: events have deterministic ids, a post is counted in an
  * alert once (alert members), storm counts take only newly stored posts.
  */
-export async function evaluatePage(deps: EvaluateDeps, brandId: string, items: EvaluateItem[], sourceId?: string): Promise<EvaluateOutcome> {
+export async function evaluatePage(deps: EvaluateDeps, brandId: string, items: EvaluateItem[], sourceId?: string, options: EvaluateOptions = {}): Promise<EvaluateOutcome> {
   const brand = deps.config.brands.find((b) => b.id === brandId);
   if (!brand) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no brand "${brandId}" (config changed?)`);
   if (items.length === 0) return { alerts: 0, newEvents: 0, deliveries: 0, stormsStarted: 0 };
-  const decided = await deps.locks.withLock(`brand:${brand.id}`, (held) => evaluateLocked(deps, brand, items, held));
+  const decided = await deps.locks.withLock(`brand:${brand.id}`, (held) => evaluateLocked(deps, brand, items, held, options));
   const { events, newEvents, alerts, toRecheck, stormsStarted, priorEventIds } = decided;
   const policy = brand.effectivePolicy;
   // Deliveries by route, SLA timers for critical alerts: the outbox plans them from the events still marked undelivered.
@@ -122,11 +134,12 @@ export function pageBrandOf(brand: ResolvedBrand): PageBrand {
  * The page under the brand's lock: one read step, the pure steps (src/domain/page-steps), one
  * write step. Each step's result names what it changed; only the write step writes.
  */
-async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[], held: HeldLock): Promise<Decided> {
+async function evaluateLocked(deps: EvaluateDeps, brand: ResolvedBrand, items: EvaluateItem[], held: HeldLock, options: EvaluateOptions): Promise<Decided> {
   const pageBrand = pageBrandOf(brand);
   const ctx = pageContext(pageBrand, deps.now());
   const judged = judgePosts(pageBrand, items);
-  const read = await readPage(deps, brand, judged, ctx.now);
+  const newMaybeCounted = items.some((i) => i.isNew) && !!(await options.newPostsMaybeCounted?.());
+  const read = await readPage(deps, brand, judged, ctx.now, newMaybeCounted);
 
   const posts = joinOpenTopicAlerts(pageBrand, judged, read.book);
   const storms = observeStorms(ctx, posts, read);
@@ -183,7 +196,7 @@ const clusterFingerprintHints = new Map<string, string[]>();
  * reach). One more for the memberships of signalling posts seen before, or for alerts whose head
  * has no copy; another when a term cluster opened since the hint.
  */
-async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedPost[], now: number): Promise<PageRead> {
+async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedPost[], now: number, newMaybeCounted = false): Promise<PageRead> {
   const { store } = deps;
   const configured = stormTopicsOf(brand, []);
   const fingerprints = new Set([...configured.values(), ...(clusterFingerprintHints.get(brand.id) ?? []), ...posts.flatMap((p) => p.fingerprints)]);
@@ -191,8 +204,10 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
   const caseKeys = posts.filter((p) => !p.recheck).flatMap((p) => caseKeysOfPost({ ...p.mention, handle: p.mention.author.handle }));
   // The cases the posts reach are named by the case index (Redis), then read with the rest.
   const caseIds = await caseIdsReachedBy(deps, brand, caseKeys, now);
-  // A post stored for the first time by this page is in no case yet; one stored before may be (a retried page).
-  const postKeys = caseIds.length ? posts.filter((p) => !p.recheck && !p.isNew).map((p) => p.postKey) : [];
+  // A post stored for the first time by this page is in no case yet (unless another page went
+  // first, newMaybeCounted); one stored before may be (a retried page).
+  const seenBefore = (p: JudgedPost) => !p.isNew || newMaybeCounted;
+  const postKeys = caseIds.length ? posts.filter((p) => !p.recheck && seenBefore(p)).map((p) => p.postKey) : [];
   const state = await store.readPageState(brand.id, { fingerprints: [...fingerprints], stormKeys: [...configured.keys()].map((t) => stormKeyOf(brand.id, t)), caseIds, postKeys });
   // Open term clusters are storm topics too (found, not configured): known only once their tracker is read.
   const stormTopics = stormTopicsOf(brand, state.clusters?.clusters ?? []);
@@ -207,8 +222,8 @@ async function readPage(deps: EvaluateDeps, brand: ResolvedBrand, posts: JudgedP
     }
   }
   // A post stored for the first time by this page cannot be counted in any alert yet (memberships
-  // are written after the post): only posts seen before are looked up.
-  const signalled = posts.filter((p) => p.signal && !p.isNew);
+  // are written after the post), unless another page went first: only those are looked up.
+  const signalled = posts.filter((p) => p.signal && seenBefore(p));
   // The heads carry a copy of their alert: only heads without one send for theirs.
   const alerts = new Map<string, Alert>();
   for (const head of heads.values()) {

@@ -49,14 +49,19 @@ export async function ingestPage(deps: IngestDeps, page: IngestPage): Promise<In
   const brand = deps.config.brands.find((b) => b.id === page.brandId);
   if (!brand) throw new RepwatchError('RW_ERR_UNKNOWN_REFERENCE', `no brand "${page.brandId}" (config changed?)`);
   const judgements = judgePage(brand, page.mentions);
+  const overlaps = deps.pageOverlaps;
+  const before = await overlaps?.mark(brand.id);
   const { inserted, duplicates, existing } = await deps.store.storeMentions(
     page.mentions.map((mention, i) => ({ mention, judgement: judgements[i], ingestedAt: page.polledAt })),
   );
+  if (existing.size) await overlaps?.noteStoredBefore(brand.id);
   const outcome = await evaluatePage(
     deps,
     brand.id,
     page.mentions.map((mention, i) => ({ mention, judgement: judgements[i], isNew: !existing.has(i), ingestedAt: page.polledAt })),
     page.sourceId,
+    // Asked under the lock: did another page find posts stored (maybe ours) and go first?
+    overlaps && before !== undefined ? { newPostsMaybeCounted: () => overlaps.changedSince(brand.id, before) } : {},
   );
   return { posts: page.mentions.length, stored: inserted, duplicates, ...outcome };
 }
