@@ -28,6 +28,7 @@ export const RECEIVER_STATE_CACHE_MS = 2_000;
  */
 export const RECEIVER_STATE_LONGEST_CACHE_MS = 60_000;
 const cached = new WeakMap<Store, { readAt: number; version: string | null; disabled: Map<string, ReceiverStateRecord> }>();
+const reading = new WeakMap<Store, { version: string; read: Promise<Map<string, ReceiverStateRecord>> }>();
 
 /** Where changes to receiver states are announced: one Redis key whose value every change replaces. */
 export interface ReceiverStateChanges {
@@ -76,16 +77,30 @@ export class ReceiverState {
     const hit = cached.get(this.store);
     const age = hit ? Date.now() - hit.readAt : Infinity;
     if (hit && (version !== null ? hit.version === version && age < RECEIVER_STATE_LONGEST_CACHE_MS : age < RECEIVER_STATE_CACHE_MS)) return hit.disabled;
+    // Deliveries run concurrently: those that find the cache stale at once share one read.
+    const key = `${version}`;
+    const pending = reading.get(this.store);
+    if (pending?.version === key) return pending.read;
     const readAt = Date.now();
-    const records = (await this.coll.find({ state: 'disabled' } as any).toArray()).map(recordOf);
-    const disabled = new Map(records.map((r) => [r.receiverId, r]));
-    cached.set(this.store, { readAt, version, disabled });
-    return disabled;
+    const read = this.coll
+      .find({ state: 'disabled' } as any)
+      .toArray()
+      .then((docs) => {
+        const disabled = new Map(docs.map(recordOf).map((r) => [r.receiverId, r]));
+        cached.set(this.store, { readAt, version, disabled });
+        return disabled;
+      })
+      .finally(() => {
+        if (reading.get(this.store)?.read === read) reading.delete(this.store);
+      });
+    reading.set(this.store, { version: key, read });
+    return read;
   }
 
   /** After a change: this process reads the states again, and so does every other that shares `changes`. */
   private async announce(): Promise<void> {
     cached.delete(this.store);
+    reading.delete(this.store);
     if (this.changes) await this.changes.redis.set(this.versionKey, randomUUID());
   }
 

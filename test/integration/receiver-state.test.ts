@@ -60,6 +60,16 @@ describe('receiver states across processes (real Redis and the MongoDB-compatibl
     expect(reads).toHaveBeenCalledTimes(5);
   });
 
+  it('deliveries that find the states stale at the same moment share one read', async () => {
+    const delivery = new ReceiverState(deliverer, { redis, prefix });
+    const reads = jest.spyOn(deliverer.models.ReceiverState.collection, 'find');
+    clock += RECEIVER_STATE_LONGEST_CACHE_MS;
+    reads.mockClear();
+    const states = await Promise.all(Array.from({ length: 8 }, () => delivery.isDisabled('pagerduty')));
+    expect(states.every((s) => s?.state === 'disabled')).toBe(true);
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
   it('without announcements, a process reads again every RECEIVER_STATE_CACHE_MS', async () => {
     const alone = new ReceiverState(deliverer);
     const reads = jest.spyOn(deliverer.models.ReceiverState.collection, 'find');
