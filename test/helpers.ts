@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { stringify } from 'yaml';
 import { loadConfig, type LoadedConfig } from '../src/config/load';
 import { RepwatchError } from '../src/domain/errors';
 import { createLogger, type Logger } from '../src/logger';
+import type { Repwatch } from '../workers/app';
 
 export const REDIS_URL = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const MONGODB_URI = () => {
@@ -89,4 +91,19 @@ export function poisson(random: () => number, lambda: number): number {
     p *= random();
   }
   return k;
+}
+
+/** Deletes every Redis key under a test's queue prefix. */
+export async function forgetPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL());
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+}
+
+/** Ends a test's app and what it left: its database dropped (while connected), the app closed, its Redis keys deleted. */
+export async function discardApp(app: Repwatch | undefined, prefix: string): Promise<void> {
+  await app?.store.conn.dropDatabase().catch(() => undefined);
+  await app?.close();
+  await forgetPrefix(prefix);
 }

@@ -2,9 +2,8 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import nock from 'nock';
-import { Redis } from 'ioredis';
 import { startRepwatch, type Repwatch } from '../../workers/app';
-import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { MONGODB_URI, REDIS_URL, captureLogger, discardApp, makeConfig, uniqueName, waitFor } from '../helpers';
 
 const IG = '17841405309211844';
 const TOKEN = 'EAAGm0PX4ZCpsBAsecret-ig-user-token-webhook-test';
@@ -70,12 +69,7 @@ describe('Meta webhooks on the HTTP server (real Redis, store and loopback serve
   });
 
   afterAll(async () => {
-    await app?.close();
-    await app?.store.conn.dropDatabase().catch(() => undefined);
-    const redis = new Redis(REDIS_URL());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await discardApp(app, prefix);
     nock.cleanAll();
     nock.enableNetConnect();
   });

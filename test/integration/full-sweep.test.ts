@@ -4,7 +4,7 @@ import { createMetrics } from '../../src/metrics';
 import { withEventId } from '../../src/store/store';
 import { fullSweepReason, FULL_SWEEP_EVERY_MS, SweepRequests, SWEEP_REQUEST_HOLDS_MS } from '../../src/store/sweep-requests';
 import { fixtureEvent } from '../fixtures/alert-event';
-import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { MONGODB_URI, REDIS_URL, captureLogger, discardApp, makeConfig, uniqueName, waitFor } from '../helpers';
 
 const BRANDS = { brands: [{ id: 'hotel-zeezicht', name: 'Hotel Zeezicht', keywords: ['Hotel Zeezicht'], sources: [{ id: 'r', platform: 'replay', file: 'posts.jsonl', pollEvery: '1h' }] }] };
 
@@ -56,12 +56,7 @@ describe('the minute sweep runs its whole-collection queries only when something
   });
 
   afterAll(async () => {
-    await app?.store.conn.dropDatabase().catch(() => undefined);
-    await app?.close();
-    const redis = new Redis(REDIS_URL());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await discardApp(app, prefix);
   });
 
   /** An alert's trigger written as a page writes it, then the page "crashed": still marked, nothing handed on. */

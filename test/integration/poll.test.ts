@@ -7,7 +7,7 @@ import { SourceState } from '../../src/store/source-state';
 import { Store } from '../../src/store/store';
 import { startRepwatch, type Repwatch } from '../../workers/app';
 import { zeezichtPost } from '../fixtures/mention';
-import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { MONGODB_URI, REDIS_URL, captureLogger, discardApp, makeConfig, uniqueName, waitFor } from '../helpers';
 
 const RESET = 1_900_000_000; // x-rate-limit-reset, unix seconds
 
@@ -188,12 +188,7 @@ describe('a page fetched again from the same cursor (real queues, Redis and the 
   let app: Repwatch | undefined;
 
   afterAll(async () => {
-    await app?.store.conn.dropDatabase().catch(() => undefined);
-    await app?.close();
-    const redis = new Redis(REDIS_URL());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await discardApp(app, prefix);
   });
 
   it('with more posts than the first time (the poll died before moving the cursor): the posts the first fetch did not carry are stored too', async () => {

@@ -1,9 +1,8 @@
 import nock from 'nock';
-import { Redis } from 'ioredis';
 import type { Alert } from '../../src/domain/alert';
 import { coverageFingerprintOf } from '../../src/services/coverage';
 import { startRepwatch, type Repwatch } from '../../workers/app';
-import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
+import { MONGODB_URI, REDIS_URL, captureLogger, discardApp, makeConfig, uniqueName, waitFor } from '../helpers';
 
 const TOKEN = 'AAAAAAAAAAAAAAAAAAAAAcoverage-test-bearer-token-91b2';
 const API = 'https://api.x.com';
@@ -33,12 +32,7 @@ describe('a source that goes blind raises a coverage alert, and it clears when t
   });
 
   afterAll(async () => {
-    await app?.close();
-    await app?.store.conn.dropDatabase().catch(() => undefined);
-    const redis = new Redis(REDIS_URL());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await discardApp(app, prefix);
     nock.cleanAll();
     nock.enableNetConnect();
   });
