@@ -16,15 +16,17 @@
  * not depend on the machine.
  *
  *   npm run bench -- [--posts 100000] [--per-post 10000] [--steady-seconds 30] [--apart-posts 20000]
- *                    [--profile] [--json]
- *   npm run bench -- --memory [--posts 1000000] [--ingest-processes 2] [--json]
+ *                    [--profile] [--cpu-prof DIR] [--json]
+ *   npm run bench -- --memory [--posts 1000000] [--ingest-processes 2] [--cpu-prof DIR] [--json]
  *
  * --steady-seconds 0 leaves the half-load phase out, --apart-posts 0 the separate processes;
  * --json prints every figure as one JSON object on the last line. --memory runs only the replay
  * in separate processes, over every post, and compares each process's memory at 100,000 posts
  * fetched with its peak (the check that memory stays flat: a million posts take about 20 minutes).
+ * --cpu-prof DIR writes a CPU profile of each separate worker process into DIR (node --cpu-prof;
+ * open it in Chrome's DevTools), to see where a role spends its time.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
@@ -50,6 +52,13 @@ const out = (s = '') => process.stdout.write(`${s}\n`);
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+/** A flag's value as given (`--cpu-prof DIR`), or undefined when the flag is absent. */
+const textArg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? process.argv[i + 1] : undefined;
+  if (i >= 0 && (!value || value.startsWith('--'))) throw new Error(`${name} needs a value`);
+  return value;
 };
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const pct = percentile;
@@ -107,8 +116,11 @@ function roundTrips(run: ReplayRun) {
     redisPer1000Posts: per(work.redis, run.posts, 1000),
     redisPerDelivery: per(deliver.redis, deliveries),
     redisPer1000PostsWithDeliveries: per(work.redis + deliver.redis, run.posts, 1000),
+    docsWrittenPer1000Posts: per(sumOf(work.mongoDocsByOp), run.posts, 1000),
   };
 }
+
+const sumOf = (byOp: Record<string, number>) => Object.values(byOp).reduce((a, b) => a + b, 0);
 
 const top = (byOp: Record<string, number>, n = 12) =>
   Object.entries(byOp)
@@ -118,6 +130,8 @@ const top = (byOp: Record<string, number>, n = 12) =>
 
 /** One replay with the roles as separate processes (the built CLI), on a config of its own. */
 async function apartRun(o: { posts: object[]; ingestProcesses: number; runId: string; redisUrl: string; mongoUri: string; receiver: WebhookReceiver; hookUrl: string; hookSecret: string; markAtPosts?: number }): Promise<ApartRun> {
+  const cpuProfileDir = textArg('--cpu-prof');
+  if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
   const queuePrefix = `{rwbench-apart${o.ingestProcesses}-${o.runId}}`;
   const configDir = mkdtempSync(path.join(tmpdir(), 'repwatch-bench-apart-'));
   writeBenchConfig(configDir, { brandId: BRAND, sourceId: SOURCE, posts: o.posts, speed: 'max', hookUrl: o.hookUrl, hookSecret: o.hookSecret, defaults: { queuePrefix } });
@@ -137,6 +151,7 @@ async function apartRun(o: { posts: object[]; ingestProcesses: number; runId: st
     logDir: path.join(configDir, 'logs'),
     storePid: localFerretDbPid(),
     markAtPosts: o.markAtPosts,
+    cpuProfileDir: cpuProfileDir && path.resolve(cpuProfileDir),
     progressEveryMs: 15_000,
     onProgress: (p) => out(`  … ${p.fetched.toLocaleString('en-US')} posts fetched, ${p.delivered} alerts delivered; RSS MB ${Object.entries(p.rssMb).map(([k, v]) => `${k} ${v}`).join(', ')}`),
   });
@@ -241,6 +256,7 @@ async function main(): Promise<void> {
   out(`alert latency, fetched → delivered:          new alerts ${ms(full.newAlertMs)} (${full.newAlertMs.length}); every delivery p50 ${num(pct(full.allMs, 50))} ms, p99 ${num(pct(full.allMs, 99))} ms`);
   out(`store round trips (MongoDB commands):        ${num(trips.mongoPer1000Posts)} per 1,000 posts (${ROLE_GROUPS.work.join(', ')}), ${num(trips.mongoPerDelivery)} per delivery (${trips.deliveries} deliveries); ${num(trips.mongoPer1000PostsWithDeliveries)} per 1,000 posts with the deliveries`);
   out(`Redis commands:                              ${num(trips.redisPer1000Posts)} per 1,000 posts, ${num(trips.redisPerDelivery)} per delivery; ${num(trips.redisPer1000PostsWithDeliveries)} per 1,000 posts with the deliveries`);
+  out(`documents written to MongoDB:                ${num(trips.docsWrittenPer1000Posts)} per 1,000 posts (${top(trips.work.mongoDocsByOp, 6)})`);
   if (profile) {
     out(`  MongoDB per role: work ${top(trips.work.mongoByOp)}`);
     out(`                    deliver ${top(trips.deliver.mongoByOp)}`);
@@ -402,6 +418,8 @@ async function main(): Promise<void> {
       apartPosts,
       ratioTwoIngestProcessesToOne: apart.length === 2 ? round(apart[1].postsPerSec / apart[0].postsPerSec) : null,
       mongoCommandsByOp: { work: trips.work.mongoByOp, deliver: trips.deliver.mongoByOp },
+      mongoDocsWrittenPer1000Posts: round(trips.docsWrittenPer1000Posts),
+      mongoDocsWrittenByOp: { work: trips.work.mongoDocsByOp, deliver: trips.deliver.mongoDocsByOp },
       redisCommandsByName: { work: trips.work.redisByCommand, deliver: trips.deliver.redisByCommand },
     };
     out(JSON.stringify(figures));

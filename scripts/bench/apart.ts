@@ -41,6 +41,8 @@ export interface ApartRunOptions {
   onProgress?: (p: { fetched: number; delivered: number; rssMb: Record<string, number> }) => void;
   progressEveryMs?: number;
   timeoutMs?: number;
+  /** Writes each worker's CPU profile (node --cpu-prof) into this folder, named after its role. */
+  cpuProfileDir?: string;
 }
 
 export interface ApartRun {
@@ -115,9 +117,11 @@ export async function runApart(o: ApartRunOptions): Promise<ApartRun> {
     const storeCpuBefore = o.storePid ? procCpuSeconds(o.storePid) : 0;
     const t = Date.now();
     // Ingest and deliver first: the schedule process arms the polls as it starts.
-    for (let i = 1; i <= o.ingestProcesses; i++) workers.push(startWorker(procs, o.cliRoot, `ingest-${i}`, o.configDir, 'ingest', env));
-    workers.push(startWorker(procs, o.cliRoot, 'deliver', o.configDir, 'deliver', env));
-    workers.push(startWorker(procs, o.cliRoot, 'schedule-poll-sla', o.configDir, 'schedule,poll,sla', env));
+    const profiled = (name: string) => (o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`, `--cpu-prof-name=${o.dbName}-${name}.cpuprofile`] : []);
+    const start = (name: string, roles: string) => workers.push(startWorker(procs, o.cliRoot, name, o.configDir, roles, env, profiled(name)));
+    for (let i = 1; i <= o.ingestProcesses; i++) start(`ingest-${i}`, 'ingest');
+    start('deliver', 'deliver');
+    start('schedule-poll-sla', 'schedule,poll,sla');
     const sourceKey = `${o.queuePrefix}:source:${o.brandId}:${o.sourceId}`;
     let markPosts: number | undefined;
     let lastPrint = t;

@@ -148,7 +148,7 @@ export async function runReplay(o: ReplayRunOptions): Promise<ReplayRun> {
       if (o.timeoutMs !== undefined && Date.now() - t > o.timeoutMs) throw new Error(`the replay did not finish within ${o.timeoutMs} ms (${posts} posts through ingest)`);
       const cursor = await redis.hget(sourceKey, 'cursor');
       const counts = await Promise.all([work.queues.ingest, work.queues.deliver].map(outstandingJobs));
-      if (cursor && JSON.parse(cursor).done && counts.every((n) => n === 0)) break;
+      if (cursor && JSON.parse(cursor)?.done && counts.every((n) => n === 0)) break;
       if (o.onProgress && Date.now() - lastPrint > (o.progressEveryMs ?? 5000)) {
         o.onProgress({ posts, delivered: o.receiver.received.length - receivedBefore });
         lastPrint = Date.now();

@@ -44,11 +44,18 @@ export interface LabelCounts {
   mongoByOp: Record<string, number>;
   /** Redis commands by name (`evalsha`, `hget`, …). */
   redisByCommand: Record<string, number>;
+  /**
+   * Documents written, by `command collection`: an insert's documents, an update's or delete's
+   * statements. The store's work grows with these, not only with the round trips.
+   */
+  mongoDocsByOp: Record<string, number>;
 }
 
-type Bucket = { mongo: Map<string, number>; redis: Map<string, number> };
+type Bucket = { mongo: Map<string, number>; redis: Map<string, number>; docs: Map<string, number> };
 
-const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
+/** The statements a write command carries (0 for a read). */
+const WRITE_LISTS: Record<string, string> = { insert: 'documents', update: 'updates', delete: 'deletes' };
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 const sortedObject = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
 
@@ -74,7 +81,11 @@ export class CommandCounter {
   private readonly onMongo = (e: CommandStartedLike) => {
     const target = e.command[e.commandName];
     const collection = typeof target === 'string' ? target : typeof e.command.collection === 'string' ? e.command.collection : '';
-    bump(this.bucket().mongo, collection ? `${e.commandName} ${collection}` : e.commandName);
+    const op = collection ? `${e.commandName} ${collection}` : e.commandName;
+    const bucket = this.bucket();
+    bump(bucket.mongo, op);
+    const written = e.command[WRITE_LISTS[e.commandName] ?? ''];
+    if (Array.isArray(written)) bump(bucket.docs, op, written.length);
   };
   private readonly onConnection = (conn: Connection) => {
     // The client exists once createConnection has begun opening it (synchronously), and it sends
@@ -106,7 +117,7 @@ export class CommandCounter {
   private bucket(): Bucket {
     const label = origin.getStore() ?? 'other';
     let b = this.buckets.get(label);
-    if (!b) this.buckets.set(label, (b = { mongo: new Map(), redis: new Map() }));
+    if (!b) this.buckets.set(label, (b = { mongo: new Map(), redis: new Map(), docs: new Map() }));
     return b;
   }
 
@@ -117,7 +128,7 @@ export class CommandCounter {
   /** Counts per label since the last reset. */
   snapshot(): Record<string, LabelCounts> {
     return Object.fromEntries(
-      [...this.buckets].map(([label, b]) => [label, { mongo: sum(b.mongo), redis: sum(b.redis), mongoByOp: sortedObject(b.mongo), redisByCommand: sortedObject(b.redis) }]),
+      [...this.buckets].map(([label, b]) => [label, { mongo: sum(b.mongo), redis: sum(b.redis), mongoByOp: sortedObject(b.mongo), redisByCommand: sortedObject(b.redis), mongoDocsByOp: sortedObject(b.docs) }]),
     );
   }
 
@@ -129,7 +140,7 @@ export class CommandCounter {
 
 /** Adds up the counts of several labels (absent labels count zero). */
 export function combine(counts: Record<string, LabelCounts>, labels: string[]): LabelCounts {
-  const out: LabelCounts = { mongo: 0, redis: 0, mongoByOp: {}, redisByCommand: {} };
+  const out: LabelCounts = { mongo: 0, redis: 0, mongoByOp: {}, redisByCommand: {}, mongoDocsByOp: {} };
   for (const label of labels) {
     const c = counts[label];
     if (!c) continue;
@@ -137,8 +148,10 @@ export function combine(counts: Record<string, LabelCounts>, labels: string[]): 
     out.redis += c.redis;
     for (const [k, v] of Object.entries(c.mongoByOp)) out.mongoByOp[k] = (out.mongoByOp[k] ?? 0) + v;
     for (const [k, v] of Object.entries(c.redisByCommand)) out.redisByCommand[k] = (out.redisByCommand[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(c.mongoDocsByOp)) out.mongoDocsByOp[k] = (out.mongoDocsByOp[k] ?? 0) + v;
   }
   out.mongoByOp = Object.fromEntries(Object.entries(out.mongoByOp).sort((a, b) => b[1] - a[1]));
   out.redisByCommand = Object.fromEntries(Object.entries(out.redisByCommand).sort((a, b) => b[1] - a[1]));
+  out.mongoDocsByOp = Object.fromEntries(Object.entries(out.mongoDocsByOp).sort((a, b) => b[1] - a[1]));
   return out;
 }

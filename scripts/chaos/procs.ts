@@ -139,7 +139,10 @@ export async function startFerretDb(procs: Procs, port: number, dir: string): Pr
  */
 export const WORKER_NODE_FLAGS = ['--max-old-space-size=256'];
 
-/** A repwatch worker process from the built CLI: `node --max-old-space-size=256 bin/repwatch.js run --config DIR --roles …`. */
-export function startWorker(procs: Procs, cliRoot: string, name: string, configDir: string, roles: string, env: NodeJS.ProcessEnv): Proc {
-  return procs.start(name, process.execPath, [...WORKER_NODE_FLAGS, path.join(cliRoot, 'bin', 'repwatch.js'), 'run', '--config', configDir, '--roles', roles], env);
+/**
+ * A repwatch worker process from the built CLI: `node --max-old-space-size=256 bin/repwatch.js run --config DIR --roles …`.
+ * `nodeFlags`: more flags for node (the bench's `--cpu-prof DIR` gives each worker a CPU profile).
+ */
+export function startWorker(procs: Procs, cliRoot: string, name: string, configDir: string, roles: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Proc {
+  return procs.start(name, process.execPath, [...WORKER_NODE_FLAGS, ...nodeFlags, path.join(cliRoot, 'bin', 'repwatch.js'), 'run', '--config', configDir, '--roles', roles], env);
 }

@@ -96,6 +96,9 @@ describe('MongoDB round trips of the pipeline', () => {
     expect(run.received.every((r) => r.verified)).toBe(true);
     // The counting itself works: at least one insert per page and one write per delivery were seen.
     expect(work.mongoByOp['insert mentions']).toBe(run.pages);
+    // Documents are counted per write statement: every post inserted once, each delivery's record written once.
+    expect(work.mongoDocsByOp['insert mentions']).toBe(POSTS);
+    expect(deliver.mongoDocsByOp['update deliveries']).toBe(deliveries);
     expect(deliver.mongo).toBeGreaterThanOrEqual(deliveries);
 
     expect(per1000).toBeLessThanOrEqual(MAX_MONGO_PER_1000_POSTS);
