@@ -79,6 +79,8 @@ const THANKS_WORDS = new Set(['thanks', 'thank', 'thx', 'ty', 'cheers', 'bedankt
 const SECOND_PERSON = new Set(['you', 'your', 'u', 'ur', "you're", 'youre', 'yours', 'jullie', 'je', 'jij', 'uw', 'jou', 'jouw', "jullie'"]);
 /** Words that say the sentence asks or supposes rather than reports ("when will it be fixed?", "als het opgelost is"). */
 const HYPOTHETICAL = new Set(['when', 'if', 'hopefully', 'hope', 'until', 'once', 'wanneer', 'als', 'hopelijk', 'tot', 'zodra', 'totdat']);
+/** Words that make the rest of their clause a wish or a condition ("if I got a refund", "als het ooit opgelost wordt"). */
+const CONDITIONAL = new Set(['if', 'unless', 'hopefully', 'would', "wouldn't", 'wouldnt', 'als', 'tenzij', 'hopelijk', 'zodra', 'mocht', 'zou']);
 /** Words that report someone else's claim of a fix ("I was told it was resolved"): no recovery by themselves. */
 const REPORTED = new Set(['told', 'said', 'says', 'claim', 'claims', 'claimed', 'supposedly', 'apparently', 'allegedly', 'zogenaamd', 'zogezegd', 'zeggen', 'zei', 'zeiden', 'beweren', 'beweerd']);
 const STILL_WORDS = new Set(['still', 'nog', 'steeds']);
@@ -192,6 +194,10 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
       if (w.kind === 'punct') continue;
       if (w.kind === 'word' && (isNegator(w.norm) || STILL_WORDS.has(w.norm) || HYPOTHETICAL.has(w.norm))) return false;
     }
+    // "if I got my money refunded", "als het opgelost wordt": a wish further back in its clause.
+    for (let j = range[0] - 1; j >= Math.max(0, range[0] - 6) && tokens[j].kind !== 'punct'; j--) {
+      if (tokens[j].kind === 'word' && CONDITIONAL.has(tokens[j].norm)) return false;
+    }
     // "told ... it was resolved": a claim the post reports, within its sentence.
     for (let j = range[0] - 1; j >= Math.max(0, range[0] - 8) && tokens[j].kind !== 'punct'; j--) {
       if (tokens[j].kind === 'word' && REPORTED.has(tokens[j].norm)) return false;
@@ -304,6 +310,22 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
         }
       }
     }
+    // A verdict of praise alone, after the failure it is about: "Parcel lost again. Brilliant.",
+    // "Geen warm water. Geweldig." A sentence of nothing but the interjection (lead-ins, handles,
+    // "hoor"/"zeg" allowed) that follows a concrete failure, with no fix and no other praise.
+    if (!decided && hard.length && noContrast && (mask & RESOLUTION) === 0) {
+      for (const i of posHits) {
+        const h = hits[i];
+        if (h.first !== h.last || !INTERJECTION.has(tokens[h.first].norm) || otherPraise(i) || !opensSentence(h.first)) continue;
+        let n = h.last + 1;
+        while (n < tokens.length && (tokens[n].kind === 'mention' || tokens[n].kind === 'emoji' || (tokens[n].kind === 'word' && (tokens[n].norm === 'hoor' || tokens[n].norm === 'zeg')))) n++;
+        const alone = n >= tokens.length || (tokens[n].kind === 'punct' && /[.!…]/.test(tokens[n].text) && n + 1 >= tokens.length);
+        if (alone && h.first > 0 && hard.some(({ range }) => range[1] >= 0 && range[1] < h.first)) {
+          decided = true;
+          break;
+        }
+      }
+    }
     // Praise with a failure that happened again, in one breath: "fantastic service, parcel lost again".
     if (!decided && hard.length && noContrast) {
       const againNear = hard.some(({ range }) => {
@@ -316,7 +338,9 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
     if (decided) {
       for (const i of posHits) ironic.add(i);
       // Quote the praise first, then the bad situation, then the marker.
-      const praise = [...ironic].sort((a, b) => hits[a].first - hits[b].first).map((i) => hits[i].surface);
+      // Weak positives (a negated negative: "no refund") are not the praise that is meant ironically.
+      const strong = [...ironic].filter((i) => hits[i].value >= 1);
+      const praise = (strong.length ? strong : [...ironic]).sort((a, b) => hits[a].first - hits[b].first).map((i) => hits[i].surface);
       const markerText = irony.map(({ span }) => quoteSpan(span));
       const situationText = hard.length ? quoteSpan(hard[0].span) : failures.length ? quoteSpan(failures[0].span) : negHits.length ? hits[negHits.sort((a, b) => hits[a].value - hits[b].value)[0]].surface : undefined;
       const quoted = dedupe([...evidence, ...markerText, ...praise, ...(situationText ? [situationText] : []), ...(marker ? [marker] : [])]);

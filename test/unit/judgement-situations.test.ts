@@ -32,7 +32,15 @@ describe('sarcasm and irony: negative, a complaint when aimed at the brand, and 
     ['nl', 'Bedankt hoor @snelpost, weer geen pakket', true, 'Bedankt hoor (sarcasm)', 'geen pakket'],
     ['nl', 'Echt top @ns, trein weer uitgevallen', true, 'Echt top (sarcasm)', 'uitgevallen'],
     ['nl', 'Lekker bezig @ns, alweer vertraging', true, 'Lekker bezig (sarcasm)', 'vertraging'],
-    ['nl', 'Super service weer van @kpn 🙄', true, 'Super (sarcasm)', '🙄'],
+    ['nl', 'Super service weer van @kpn 🙄', true, 'Super service weer (sarcasm)', '🙄'],
+    // A verdict of praise alone after the failure; "lekker dan", "super service weer", "goed geregeld weer".
+    ['en', 'Parcel lost again @snelpost. Brilliant.', true, 'Brilliant (sarcasm)', 'Parcel lost'],
+    ['en', 'Still no refund after six weeks @voltabank. Great.', true, 'Great (sarcasm)', 'Still no'],
+    ['en', 'Thanks a lot @snelpost for leaving my package in the rain again. Brilliant.', true, 'Thanks a lot @snelpost for leaving my package in the rain (sarcasm)', 'Brilliant'],
+    ['nl', '@snelpost pakket weer kwijt. Geweldig.', true, 'Geweldig (sarcasm)', 'kwijt'],
+    ['nl', 'Lekker dan @hotelzeezicht, betaal je 200 euro per nacht en dan geen warm water. Geweldig.', true, 'Lekker dan (sarcasm)', 'geen warm water'],
+    ['nl', 'Super service weer van @voltabank: drie keer doorverbonden en nog steeds niemand die me helpt', true, 'Super service weer (sarcasm)', 'nog steeds niemand'],
+    ['nl', 'Goed geregeld weer @ns, trein uitgevallen en geen bus', true, 'Goed geregeld weer (sarcasm)', 'uitgevallen'],
     // Irony about the weather is negative, but aimed at no one and naming no service failure: no complaint.
     ['en', "Oh great, it's raining again 🙄", false, 'Oh great (sarcasm)', '🙄'],
   ];
@@ -54,6 +62,9 @@ describe('sarcasm and irony: negative, a complaint when aimed at the brand, and 
     ['nl', 'Super bedankt hoor voor de snelle hulp @bol', 'positive'],
     ['en', 'Quick and helpful support from Volta Bank today, thanks!', 'positive'],
     ['en', 'Wow, great service today @klm!', 'positive'],
+    // The same closing verdict after good news is sincere.
+    ['en', 'Delivered a day early @snelpost. Brilliant.', 'positive'],
+    ['nl', 'Pakket een dag eerder bezorgd @snelpost. Geweldig.', 'positive'],
   ])('%s: %j is not sarcasm (%s)', (lang, text, label) => {
     const j = judge(lang, text);
     expect(j.situation?.kind).toBeUndefined();
@@ -70,6 +81,7 @@ describe('thanks after a solved problem (recovery): positive and not a complaint
     ['en', 'My card stopped working but @voltabank had it fixed within the hour. Great service!', ['fixed', 'within the hour']],
     ['nl', '@snelpost mijn pakket was kwijt, maar het is toch nog netjes bezorgd. Top service, dank!', ['toch nog netjes bezorgd']],
     ['nl', '@voltabank mijn pas werkte niet, binnen een uur opgelost. Chapeau!', ['Chapeau', 'opgelost']],
+    ['nl', '@snelpost mijn pakket was beschadigd, maar ze hebben meteen een nieuwe gestuurd. Top!', ['meteen een nieuwe gestuurd']],
   ];
 
   test.each(RECOVERY)('%s: %j → positive, no complaint, quoting %j', (lang, text, words) => {
@@ -141,6 +153,11 @@ describe('Dutch complaints are decided by the learned Dutch complaint model', ()
     ['Track & trace van SnelPost zegt bezorgd, maar ik heb niks ontvangen.', true, 'ontvangen'],
     ['@voltabank mijn betaling is al twee dagen niet verwerkt, graag hulp', true, 'verwerkt'],
     ['Ik heb twee keer gebeld en drie mails gestuurd, nog steeds geen antwoord @bol', true, 'nog steeds geen'],
+    // A promised slot that passed, a booking that was not what came, a room not cleaned.
+    ['@snelpost er zou vandaag tussen 9 en 12 bezorgd worden, het is nu half vier en nog niks.', true, 'nog niks'],
+    ['Het pakket zou gisteren komen, vandaag nog steeds niks. @snelpost', true, 'zou gisteren komen'],
+    ['@hotelzeezicht we hadden een kamer met zeezicht geboekt, we kijken uit op de parkeerplaats', true, 'geboekt'],
+    ['Kamer bij @hotelzeezicht rook naar rook en het bed was niet verschoond', true, 'niet verschoond'],
     ['Weet iemand of SnelPost op zondag bezorgt?', false, ''],
     ['Pakket van SnelPost binnen een dag bezorgd, top!', false, ''],
     ['@voltabank kan ik ook een gezamenlijke rekening openen?', false, ''],
