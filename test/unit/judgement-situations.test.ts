@@ -82,6 +82,10 @@ describe('thanks after a solved problem (recovery): positive and not a complaint
     ['nl', '@snelpost mijn pakket was kwijt, maar het is toch nog netjes bezorgd. Top service, dank!', ['toch nog netjes bezorgd']],
     ['nl', '@voltabank mijn pas werkte niet, binnen een uur opgelost. Chapeau!', ['Chapeau', 'opgelost']],
     ['nl', '@snelpost mijn pakket was beschadigd, maar ze hebben meteen een nieuwe gestuurd. Top!', ['meteen een nieuwe gestuurd']],
+    ['en', 'Had some trouble with my account but @voltabank support walked me through it patiently. Much appreciated!', ['walked me through']],
+    ['en', 'Package went missing but @snelpost tracked it down and delivered it the next day. Thanks guys!', ['tracked it down']],
+    ['nl', 'Mijn pinpas werd geweigerd, maar na één telefoontje met @voltabank was het geregeld. Dank!', ['was het geregeld']],
+    ['nl', 'Kamer was bij aankomst niet schoon, maar binnen tien minuten hadden we een nieuwe kamer. Top @hotelzeezicht!', ['binnen tien minuten']],
   ];
 
   test.each(RECOVERY)('%s: %j → positive, no complaint, quoting %j', (lang, text, words) => {
@@ -140,6 +144,23 @@ describe('litotes and negated negatives: not negative, no complaint', () => {
   test('a litotes next to a real problem is left to the model ("not bad, but ... late again")', () => {
     const j = judge('en', 'Not bad, but the delivery was late again');
     expect(j.situation?.kind).toBeUndefined();
+  });
+});
+
+describe('English complaints without angry words: a complaint, quoting what went wrong', () => {
+  // [text, a phrase the complaint evidence must quote]
+  test.each<[string, string]>([
+    ["@snelpost the tracking hasn't updated since Monday", "hasn't updated"],
+    ["@voltabank my card was declined at the supermarket even though there's money in my account", 'declined'],
+    ["@snelpost the driver marked my parcel as delivered but it isn't here. Can you look into this?", "isn't here"],
+    ['@voltabank this is the third time I have to explain my situation to a different agent', 'third time'],
+    ['Ordered a king room at @hotelzeezicht, got two single beds pushed together', 'got'],
+  ])('en: %j → complaint, quoting %j', (text, phrase) => {
+    const j = judge('en', text);
+    expect(j.complaint.label).toBe(true);
+    expect(j.evidence.complaint.join(' | ')).toContain(phrase);
+    expect(isThreat(j, { complaintsAreNegative: true })).toBe(true);
+    expectQuoted(text, j);
   });
 });
 
