@@ -128,6 +128,9 @@ export function startStreams(options: StreamOptions): StreamRole {
     const connection = new AbortController();
     const onStop = () => connection.abort();
     stop.signal.addEventListener('abort', onStop, { once: true });
+    // Stopped while the cursor was read: the listener came too late to hear it, and the connection
+    // would stay open (close() waiting on it for ever).
+    if (stop.signal.aborted) connection.abort();
     let opened = false;
     let lostLock = false;
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startRepwatch, type Repwatch } from '../../workers/app';
+import { startStreams } from '../../workers/stream';
 import { MONGODB_URI, REDIS_URL, captureLogger, makeConfig, uniqueName, waitFor } from '../helpers';
 
 const T0_US = Date.parse('2026-12-01T09:00:00Z') * 1000;
@@ -145,5 +146,38 @@ describe('the stream role: one connection per source, kept cursor, nothing lost 
     // The holder stops: the waiting process takes the source over.
     await first.close();
     await waitFor('the second process to take over', () => second.streams!.held().includes('volta-bank/bsky'), 15_000);
+  });
+
+  it('closes when stopped while it reads the cursor of a source it has just taken (it used to stay connected, and close waited for ever)', async () => {
+    const loaded = makeConfig(
+      { brands: { brands: [{ id: 'volta-bank', name: 'Volta Bank', keywords: ['volta bank'], sources: [{ id: 'bsky', platform: 'bluesky', identifierEnv: 'BSKY_ID', appPasswordEnv: 'BSKY_PASSWORD', baseUrl: xrpc.url, jetstream: jetstream.url, pollEvery: '1h' }] }] } },
+      { BSKY_ID: 'monitor.bsky.social', BSKY_PASSWORD: 'abcd-efgh-ijkl-mnop' },
+    );
+    const redis = new Redis(REDIS_URL());
+    let reading!: () => void;
+    const readingCursor = new Promise<void>((r) => (reading = r));
+    let release!: () => void;
+    const cursorRead = new Promise<void>((r) => (release = r));
+    const connectionsBefore = jetstream.cursors.length;
+    const role = startStreams({
+      config: loaded.config,
+      secrets: loaded.secrets,
+      redis,
+      prefix: `{${uniqueName('stream-close')}}`,
+      dispatch: { ingest: async () => undefined },
+      // The cursor read is held open until close() has been called.
+      sourceState: { get: async () => (reading(), await cursorRead, { cursor: null, resumeAt: 0, hasMore: false }), save: async () => undefined } as never,
+      sourceHealth: { streamState: async () => undefined, failed: async () => undefined, succeeded: async () => undefined } as never,
+      logger: captureLogger().logger,
+      now: Date.now,
+      lockTtlMs: 3_000,
+    });
+    await readingCursor;
+    const closed = role.close().then(() => 'closed');
+    release();
+    const outcome = await Promise.race([closed, new Promise((r) => setTimeout(() => r('still open after 5 s'), 5_000))]);
+    expect(outcome).toBe('closed');
+    expect(jetstream.cursors.length).toBe(connectionsBefore);
+    await redis.quit();
   });
 });
