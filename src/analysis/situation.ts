@@ -79,6 +79,8 @@ const THANKS_WORDS = new Set(['thanks', 'thank', 'thx', 'ty', 'cheers', 'bedankt
 const SECOND_PERSON = new Set(['you', 'your', 'u', 'ur', "you're", 'youre', 'yours', 'jullie', 'je', 'jij', 'uw', 'jou', 'jouw', "jullie'"]);
 /** Words that say the sentence asks or supposes rather than reports ("when will it be fixed?", "als het opgelost is"). */
 const HYPOTHETICAL = new Set(['when', 'if', 'hopefully', 'hope', 'until', 'once', 'wanneer', 'als', 'hopelijk', 'tot', 'zodra', 'totdat']);
+/** Irony markers that are as often sincere praise of a service ("super service weer", "wat een service"): a fix after them makes them praise. */
+const PRAISE_OR_IRONY = /^(?:super|top|geweldige|fantastische|uitstekende|prima) (?:service|klantenservice|bezorging|communicatie)|^wat een /i;
 /** Words that make the rest of their clause a wish or a condition ("if I got a refund", "als het ooit opgelost wordt"). */
 const CONDITIONAL = new Set(['if', 'unless', 'hopefully', 'would', "wouldn't", 'wouldnt', 'als', 'tenzij', 'hopelijk', 'zodra', 'mocht', 'zou']);
 /** Words that report someone else's claim of a fix ("I was told it was resolved"): no recovery by themselves. */
@@ -208,7 +210,10 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
   });
   // Thanks and praise ("thanks", "bedankt", "brilliant service") are in the lexicons at 2 or more.
   const praised = posHits.reduce((s, i) => s + hits[i].value, 0) >= 2;
-  if (fixes.length && badSituation && praised && (mask & IRONY) === 0 && !hasIronyEmoji) {
+  // Praise of the service that may be ironic ("super service weer") before the fix is praise of the fix.
+  const firstFix = fixes.length ? Math.min(...fixes.map(({ span }) => span[0])) : Infinity;
+  const ironyBeforeFix = spans.every(({ span }) => 1 << span[3] !== IRONY || (PRAISE_OR_IRONY.test(quoteSpan(span)) && span[1] <= firstFix));
+  if (fixes.length && badSituation && praised && ((mask & IRONY) === 0 || ironyBeforeFix) && !hasIronyEmoji) {
     const lastFix = Math.max(...fixes.map(({ span }) => span[1]));
     const lastFixToken = Math.max(...fixes.map(({ range }) => range[1]));
     // What follows the fix must not take it back ("... fixed it, but it's still not working",
@@ -231,8 +236,8 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
     }
   }
 
-  // --- Sarcasm.
-  if (posHits.length) {
+  // --- Sarcasm: praise, or an irony marker that is praise by itself ("wat een service").
+  if (posHits.length || (mask & IRONY) !== 0) {
     const ironic = new Set<number>();
     const evidence: string[] = [];
     let marker: string | undefined;
@@ -246,7 +251,9 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
     // A verbal marker ("oh great", "bedankt hoor", "echt top", "yeah right") with a bad situation.
     const irony = spans.filter(({ span }) => 1 << span[3] === IRONY && !IRONY_EMOJI.has(quoteSpan(span)));
     const explicit = irony.some(({ span }) => quoteSpan(span).startsWith('#'));
-    if (!decided && irony.length && (ironicTarget || (explicit && badSituation))) decided = true;
+    // Praise of the service before a reported fix ("super service weer, pakket kwijt maar binnen een dag gevonden") is not irony.
+    const praiseOfFix = fixes.length > 0 && ironyBeforeFix;
+    if (!decided && irony.length && !praiseOfFix && (ironicTarget || (explicit && badSituation))) decided = true;
     // "thanks for nothing", "bedankt voor niks": a let-down phrased as thanks.
     const thanksForNothing = failures.find(({ span }) => /^(?:thank|bedankt|dank|merci)/i.test(quoteSpan(span)));
     if (!decided && thanksForNothing) {

@@ -41,6 +41,7 @@ describe('sarcasm and irony: negative, a complaint when aimed at the brand, and 
     ['nl', 'Lekker dan @hotelzeezicht, betaal je 200 euro per nacht en dan geen warm water. Geweldig.', true, 'Lekker dan (sarcasm)', 'geen warm water'],
     ['nl', 'Super service weer van @voltabank: drie keer doorverbonden en nog steeds niemand die me helpt', true, 'Super service weer (sarcasm)', 'nog steeds niemand'],
     ['nl', 'Goed geregeld weer @ns, trein uitgevallen en geen bus', true, 'Goed geregeld weer (sarcasm)', 'uitgevallen'],
+    ['nl', 'Wat een service weer van @snelpost, pakket over het hek gegooid', true, 'Wat een service (sarcasm)', 'over het hek gegooid'],
     // Irony about the weather is negative, but aimed at no one and naming no service failure: no complaint.
     ['en', "Oh great, it's raining again 🙄", false, 'Oh great (sarcasm)', '🙄'],
   ];
@@ -65,6 +66,9 @@ describe('sarcasm and irony: negative, a complaint when aimed at the brand, and 
     // The same closing verdict after good news is sincere.
     ['en', 'Delivered a day early @snelpost. Brilliant.', 'positive'],
     ['nl', 'Pakket een dag eerder bezorgd @snelpost. Geweldig.', 'positive'],
+    // Praise of the service before a fix, and a booking that turned out better.
+    ['nl', 'Super service weer van @snelpost, pakket was kwijt maar binnen een dag gevonden', 'positive'],
+    ['en', 'Booked a standard room at @hotelzeezicht and got a free upgrade, amazing!', 'positive'],
   ])('%s: %j is not sarcasm (%s)', (lang, text, label) => {
     const j = judge(lang, text);
     expect(j.situation?.kind).toBeUndefined();
@@ -83,6 +87,7 @@ describe('thanks after a solved problem (recovery): positive and not a complaint
     ['nl', '@voltabank mijn pas werkte niet, binnen een uur opgelost. Chapeau!', ['Chapeau', 'opgelost']],
     ['nl', '@snelpost mijn pakket was beschadigd, maar ze hebben meteen een nieuwe gestuurd. Top!', ['meteen een nieuwe gestuurd']],
     ['en', 'Had some trouble with my account but @voltabank support walked me through it patiently. Much appreciated!', ['walked me through']],
+    ['en', '@voltabank my card was blocked after fraud, you caught it in time. Great job!', ['caught it in time']],
     ['en', 'Package went missing but @snelpost tracked it down and delivered it the next day. Thanks guys!', ['tracked it down']],
     ['nl', 'Mijn pinpas werd geweigerd, maar na één telefoontje met @voltabank was het geregeld. Dank!', ['was het geregeld']],
     ['nl', 'Kamer was bij aankomst niet schoon, maar binnen tien minuten hadden we een nieuwe kamer. Top @hotelzeezicht!', ['binnen tien minuten']],
