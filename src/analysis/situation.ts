@@ -236,8 +236,10 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
     }
   }
 
-  // --- Sarcasm: praise, or an irony marker that is praise by itself ("wat een service").
-  if (posHits.length || (mask & IRONY) !== 0) {
+  // --- Sarcasm: praise, or a verbal irony marker that is praise by itself ("wat een service");
+  // an eye-roll on a plain complaint, with no praise, stays a plain complaint.
+  const verbalIrony = spans.some(({ span }) => 1 << span[3] === IRONY && !IRONY_EMOJI.has(quoteSpan(span)));
+  if (posHits.length || verbalIrony) {
     const ironic = new Set<number>();
     const evidence: string[] = [];
     let marker: string | undefined;

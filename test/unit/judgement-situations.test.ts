@@ -58,6 +58,13 @@ describe('sarcasm and irony: negative, a complaint when aimed at the brand, and 
     expectQuoted(text, j);
   });
 
+  test('an eye-roll on a plain complaint, with no praise in it, is a complaint, not sarcasm', () => {
+    const j = judge('nl', '@snelpost pakket weer te laat 🙄');
+    expect(j.situation?.kind).toBeUndefined();
+    expect(j.complaint.label).toBe(true);
+    expect(j.evidence.complaint.join(' | ')).toContain('te laat');
+  });
+
   // Sincere thanks and praise, even with "hoor" or next to a problem word, are not sarcasm.
   test.each<[Lang, string, Label]>([
     ['nl', 'Super bedankt hoor voor de snelle hulp @bol', 'positive'],
