@@ -242,6 +242,8 @@ describe('grouped and ordered delivery after a receiver outage', () => {
     await waitFor('the trigger to reach the receiver', () => hook.arrived.includes(first.id));
     const { event: update } = await change(h, alert, 'alert.updated');
     await waitFor('the update to be delivered', () => hook.accepted.includes(update.id), 15_000);
+    // Its record is written after the receiver answered: the job has ended once the queue is empty.
+    await waitFor('the queue to drain', () => drained(h!), 15_000);
 
     expect(hook.accepted).toEqual([first.id, update.id]);
     expect(hook.arrived.indexOf(update.id)).toBe(1);
