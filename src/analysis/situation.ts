@@ -52,6 +52,7 @@ const HARD = (['still', 'notReceived', 'noResponse', 'notWorking', 'waiting', 'd
 );
 const ANY_MARKER = LITOTES | RESOLUTION | THANKS_FOR | IRONY;
 const LET_DOWN = cueBit('letDown');
+const PROBLEM = cueBit('problem');
 
 /** Emoji that mark irony by themselves. */
 const IRONY_EMOJI = new Set(['🙄', '🙃']);
@@ -222,8 +223,10 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
       for (let j = Math.max(0, t - 3); j < t; j++) if (tokens[j].kind === 'word' && AFTER.has(tokens[j].norm)) return true;
       return false;
     };
+    // The problem a fix names as its object is not one that comes back ("fixed my issue", "sorted the problem").
+    const objectOfFix = (span: CueSpan, first: number) => 1 << span[3] === PROBLEM && first <= lastFixToken + 2;
     const takenBack =
-      failures.some(({ span, range }) => span[0] >= lastFix && !introduced(range[0])) ||
+      failures.some(({ span, range }) => span[0] >= lastFix && !introduced(range[0]) && !objectOfFix(span, range[0])) ||
       negHits.some((i) => hits[i].first > lastFixToken && hits[i].value <= -1 && !introduced(hits[i].first)) ||
       tokens.some((t, i) => i > lastFixToken && t.kind === 'word' && RULES[lang].contrast.has(t.norm)) ||
       (mask & STILL & ~RESOLUTION) !== 0 && failures.some(({ span }) => ((1 << span[3]) & STILL) !== 0 && span[0] >= lastFix);

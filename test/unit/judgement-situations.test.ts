@@ -95,6 +95,8 @@ describe('thanks after a solved problem (recovery): positive and not a complaint
     ['nl', '@snelpost mijn pakket was beschadigd, maar ze hebben meteen een nieuwe gestuurd. Top!', ['meteen een nieuwe gestuurd']],
     ['en', 'Had some trouble with my account but @voltabank support walked me through it patiently. Much appreciated!', ['walked me through']],
     ['en', '@voltabank my card was blocked after fraud, you caught it in time. Great job!', ['caught it in time']],
+    // The problem named as the fix's object ("fixed my issue") does not take the fix back.
+    ['en', 'Great service from @voltabank, fixed my issue in minutes', ['fixed']],
     ['en', 'Package went missing but @snelpost tracked it down and delivered it the next day. Thanks guys!', ['tracked it down']],
     ['nl', 'Mijn pinpas werd geweigerd, maar na één telefoontje met @voltabank was het geregeld. Dank!', ['was het geregeld']],
     ['nl', 'Kamer was bij aankomst niet schoon, maar binnen tien minuten hadden we een nieuwe kamer. Top @hotelzeezicht!', ['binnen tien minuten']],
@@ -191,6 +193,8 @@ describe('Dutch complaints are decided by the learned Dutch complaint model', ()
     ['Het pakket zou gisteren komen, vandaag nog steeds niks. @snelpost', true, 'zou gisteren komen'],
     ['@hotelzeezicht we hadden een kamer met zeezicht geboekt, we kijken uit op de parkeerplaats', true, 'geboekt'],
     ['Kamer bij @hotelzeezicht rook naar rook en het bed was niet verschoond', true, 'niet verschoond'],
+    // The promise kept: no complaint.
+    ['@snelpost zou vandaag bezorgd worden en is keurig op tijd gekomen', false, ''],
     ['Weet iemand of SnelPost op zondag bezorgt?', false, ''],
     ['Pakket van SnelPost binnen een dag bezorgd, top!', false, ''],
     ['@voltabank kan ik ook een gezamenlijke rekening openen?', false, ''],
