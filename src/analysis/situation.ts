@@ -241,8 +241,8 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
 
   // --- Sarcasm: praise, or a verbal irony marker that is praise by itself ("wat een service");
   // an eye-roll on a plain complaint, with no praise, stays a plain complaint.
-  const verbalIrony = spans.some(({ span }) => 1 << span[3] === IRONY && !IRONY_EMOJI.has(quoteSpan(span)));
-  if (posHits.length || verbalIrony) {
+  const irony = spans.filter(({ span }) => 1 << span[3] === IRONY && !IRONY_EMOJI.has(quoteSpan(span)));
+  if (posHits.length || irony.length) {
     const ironic = new Set<number>();
     const evidence: string[] = [];
     let marker: string | undefined;
@@ -254,7 +254,6 @@ export function readSituation(text: string, tokens: readonly Token[], lang: Rule
       marker = [...IRONY_EMOJI].find((e) => text.includes(e));
     }
     // A verbal marker ("oh great", "bedankt hoor", "echt top", "yeah right") with a bad situation.
-    const irony = spans.filter(({ span }) => 1 << span[3] === IRONY && !IRONY_EMOJI.has(quoteSpan(span)));
     const explicit = irony.some(({ span }) => quoteSpan(span).startsWith('#'));
     // Praise of the service before a reported fix ("super service weer, pakket kwijt maar binnen een dag gevonden") is not irony.
     const praiseOfFix = fixes.length > 0 && ironyBeforeFix;

@@ -28,7 +28,7 @@ export const RECEIVER_STATE_CACHE_MS = 2_000;
  */
 export const RECEIVER_STATE_LONGEST_CACHE_MS = 60_000;
 const cached = new WeakMap<Store, { readAt: number; version: string | null; disabled: Map<string, ReceiverStateRecord> }>();
-const reading = new WeakMap<Store, { version: string; read: Promise<Map<string, ReceiverStateRecord>> }>();
+const reading = new WeakMap<Store, { version: string | null; read: Promise<Map<string, ReceiverStateRecord>> }>();
 
 /** Where changes to receiver states are announced: one Redis key whose value every change replaces. */
 export interface ReceiverStateChanges {
@@ -78,9 +78,8 @@ export class ReceiverState {
     const age = hit ? Date.now() - hit.readAt : Infinity;
     if (hit && (version !== null ? hit.version === version && age < RECEIVER_STATE_LONGEST_CACHE_MS : age < RECEIVER_STATE_CACHE_MS)) return hit.disabled;
     // Deliveries run concurrently: those that find the cache stale at once share one read.
-    const key = `${version}`;
     const pending = reading.get(this.store);
-    if (pending?.version === key) return pending.read;
+    if (pending && pending.version === version) return pending.read;
     const readAt = Date.now();
     const read = this.coll
       .find({ state: 'disabled' } as any)
@@ -93,7 +92,7 @@ export class ReceiverState {
       .finally(() => {
         if (reading.get(this.store)?.read === read) reading.delete(this.store);
       });
-    reading.set(this.store, { version: key, read });
+    reading.set(this.store, { version, read });
     return read;
   }
 
